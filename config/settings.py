@@ -1,0 +1,158 @@
+"""Typed settings, read from ``NEWSRELAY_*`` environment variables (nested with ``__``).
+
+The embedded default needs no server: SQLite for the database and for the Celery broker, both in
+``NEWSRELAY_DATA_DIR``, and the sandbox platform for X, Instagram and Facebook.  Outside
+development the service refuses to start with a missing or placeholder secret.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
+DEV_SECRET = "dev-only-secret-do-not-use-in-production"
+
+
+class XSettings(BaseModel):
+    """X API v2."""
+
+    base_url: str = "https://api.x.com"
+
+
+class MetaSettings(BaseModel):
+    """Graph API, shared by Facebook Pages and Instagram (Facebook Login flavour)."""
+
+    base_url: str = "https://graph.facebook.com"
+    api_version: str = "v26.0"
+
+
+class InstagramSettings(BaseModel):
+    """Instagram container polling."""
+
+    container_poll_interval: float = 1.0
+    container_poll_attempts: int = 10
+
+
+class HttpSettings(BaseModel):
+    """Timeouts for every platform call; kept well below the Celery soft time limit."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    write_timeout: float = 20.0
+    pool_timeout: float = 5.0
+
+
+class ImageSettings(BaseModel):
+    """Fetching and fitting article images."""
+
+    max_bytes: int = 15 * 1024 * 1024
+    fetch_timeout: float = 10.0
+    allowed_hosts: list[str] = Field(default_factory=list)
+    allowed_networks: list[str] = Field(default_factory=list)
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks_parse(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+
+class Settings(BaseSettings):
+    """All of newsrelay's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSRELAY_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    broker_url: str | None = None
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    encryption_keys: list[SecretStr] = Field(default_factory=list)
+    webhook_secret: SecretStr | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    media_base_url: str | None = None
+    newsroom_timezone: str = "Asia/Karachi"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    dispatch_interval: float = 1.0
+    reap_interval: float = 5.0
+    dispatch_batch: int = 100
+    queued_lease_seconds: int = 60
+    publish_lease_seconds: int = 120
+    max_attempts: int = 6
+    backoff_base_seconds: float = 5.0
+    backoff_max_seconds: float = 900.0
+    rate_limit_fallback_seconds: float = 900.0
+    task_soft_time_limit: int = 60
+    task_time_limit: int = 90
+    broker_polling_interval: float = 0.05
+
+    x: XSettings = Field(default_factory=XSettings)
+    meta: MetaSettings = Field(default_factory=MetaSettings)
+    instagram: InstagramSettings = Field(default_factory=InstagramSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    images: ImageSettings = Field(default_factory=ImageSettings)
+
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: int = 8765
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.environment == "production":
+            secret = self.secret_key.get_secret_value()
+            if secret in PLACEHOLDER_SECRETS or secret == DEV_SECRET or len(secret) < 16:
+                raise ValueError(
+                    "NEWSRELAY_SECRET_KEY is missing or a placeholder: set it to a random "
+                    "value of at least 16 characters"
+                )
+            if not self.database_url:
+                raise ValueError("NEWSRELAY_DATABASE_URL must be set in production")
+            if not self.broker_url:
+                raise ValueError("NEWSRELAY_BROKER_URL must be set in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The application database; SQLite in the data dir by default."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'newsrelay.sqlite').resolve()}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        """The Celery broker; kombu's SQLAlchemy transport on SQLite by default."""
+        return self.broker_url or f"sqlite:///{(self.data_dir / 'broker.sqlite').resolve()}"
+
+    @property
+    def embedded_broker(self) -> bool:
+        """True when the broker is the SQLite file in the data dir (no Redis)."""
+        return self.broker_url is None or self.broker_url.startswith(("sqlite", "sqla+"))
+
+    @property
+    def media_dir(self) -> Path:
+        """Where fitted images and headline cards are stored."""
+        return (self.data_dir / "media").resolve()
+
+    @property
+    def resolved_media_base_url(self) -> str:
+        """Public URL prefix of the media store (platforms fetch images from here)."""
+        return (self.media_base_url or f"{self.public_base_url.rstrip('/')}/media").rstrip("/")
+
+    @property
+    def sandbox_url(self) -> str:
+        """Base URL of the local sandbox platform."""
+        return f"http://{self.sandbox_host}:{self.sandbox_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

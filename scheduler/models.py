@@ -1,0 +1,280 @@
+"""Database tables (SQLModel).  UUID keys, timezone-aware UTC datetimes, StrEnum statuses."""
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime stored as UTC; SQLite gives naive values back, so re-attach UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; newsrelay stores timezone-aware UTC only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def _ts(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def _enum(default: StrEnum, *, index: bool = False) -> Any:
+    # Stored as the plain value (VARCHAR), so raw SQL, partial indexes and other tools read it.
+    return Field(default=default, sa_type=sa.String(20), index=index)
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class PlatformName(StrEnum):
+    X = "x"
+    INSTAGRAM = "instagram"
+    FACEBOOK = "facebook"
+
+
+class Priority(StrEnum):
+    NORMAL = "normal"
+    BREAKING = "breaking"
+
+
+class ArticleState(StrEnum):
+    PUBLISHED = "published"
+    UNPUBLISHED = "unpublished"
+
+
+class ChannelStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    NEEDS_REAUTH = "needs_reauth"
+
+
+class PostStatus(StrEnum):
+    RENDERING = "rendering"  # waiting for the format task (outbox)
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    SCHEDULED = "scheduled"
+    HELD = "held"
+    QUEUED = "queued"
+    PUBLISHING = "publishing"
+    RETRY_WAIT = "retry_wait"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    NEEDS_REAUTH = "needs_reauth"
+    UNKNOWN = "unknown"
+    NEEDS_REVIEW = "needs_review"
+    CANCELLED = "cancelled"
+
+
+#: Posts that will not change again without a person.
+FINAL_POST_STATUSES = frozenset(
+    {PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.CANCELLED, PostStatus.NEEDS_REVIEW}
+)
+#: Posts whose text may still be (re-)rendered from the article.
+RERENDERABLE_POST_STATUSES = frozenset(
+    {
+        PostStatus.RENDERING,
+        PostStatus.DRAFT,
+        PostStatus.PENDING_APPROVAL,
+        PostStatus.SCHEDULED,
+        PostStatus.HELD,
+        PostStatus.RETRY_WAIT,
+        PostStatus.NEEDS_REAUTH,
+    }
+)
+
+
+class AttemptStatus(StrEnum):
+    ENQUEUED = "enqueued"
+    STARTED = "started"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    RETRY = "retry"
+    UNKNOWN = "unknown"
+    SUPERSEDED = "superseded"
+
+
+class Role(StrEnum):
+    EDITOR = "editor"
+    OPS = "ops"
+    ADMIN = "admin"
+
+
+class Article(SQLModel, table=True):
+    __tablename__ = "article"
+    __table_args__ = (sa.UniqueConstraint("source", "external_id", name="uq_article_source_ext"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    source: str = Field(max_length=100)
+    external_id: str = Field(max_length=300)
+    url: str = Field(max_length=2000)
+    title: str = Field(max_length=500)
+    summary: str = Field(default="", sa_column=Column(sa.Text, nullable=False, default=""))
+    body: str = Field(default="", sa_column=Column(sa.Text, nullable=False, default=""))
+    image_url: str | None = Field(default=None, max_length=2000)
+    image_credit: str | None = Field(default=None, max_length=300)
+    tags: list[str] = _json(list)
+    section: str | None = Field(default=None, max_length=200)
+    author: str | None = Field(default=None, max_length=300)
+    language: str = Field(default="en", max_length=20)
+    published_at: datetime | None = _ts()
+    priority: Priority = _enum(Priority.NORMAL)
+    state: ArticleState = _enum(ArticleState.PUBLISHED)
+    revision: int = 1
+    content_hash: str = Field(default="", max_length=64)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Channel(SQLModel, table=True):
+    __tablename__ = "channel"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    platform: PlatformName = Field(sa_type=sa.String(20), index=True)
+    name: str = Field(max_length=200, unique=True)
+    account_id: str = Field(max_length=100)
+    credentials_encrypted: str = Field(default="", sa_column=Column(sa.Text, nullable=False))
+    timezone: str = Field(default="Asia/Karachi", max_length=64)
+    status: ChannelStatus = _enum(ChannelStatus.ACTIVE)
+    settings: dict[str, Any] = _json(dict)
+    status_reason: str | None = Field(default=None, max_length=1000)
+    last_success_at: datetime | None = _ts()
+    last_error_at: datetime | None = _ts()
+    last_error: str | None = Field(default=None, max_length=2000)
+    rate_limit: dict[str, Any] = _json(dict)
+    rate_limited_until: datetime | None = _ts()
+    token_expires_at: datetime | None = _ts()
+    created_at: datetime = _created()
+
+
+class Post(SQLModel, table=True):
+    __tablename__ = "post"
+    __table_args__ = (
+        sa.UniqueConstraint("article_id", "channel_id", "kind", name="uq_post_article_channel"),
+        sa.Index("ix_post_status_next", "status", "next_attempt_at"),
+        sa.Index("ix_post_scheduled_at", "scheduled_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    article_id: uuid.UUID = Field(foreign_key="article.id", index=True)
+    channel_id: uuid.UUID = Field(foreign_key="channel.id", index=True)
+    platform: PlatformName = Field(sa_type=sa.String(20))
+    kind: str = Field(default="link", max_length=20)
+    status: PostStatus = _enum(PostStatus.RENDERING)
+    text: str = Field(default="", sa_column=Column(sa.Text, nullable=False, default=""))
+    text_override: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
+    edited_by: str | None = Field(default=None, max_length=200)
+    link: str | None = Field(default=None, max_length=2000)
+    media: list[dict[str, Any]] = _json(list)
+    problems: list[str] = _json(list)
+    warnings: list[str] = _json(list)
+    weighted_length: int | None = None
+    rendered_revision: int = 0
+    render_requested_revision: int = 1
+    scheduled_at: datetime | None = _ts()
+    approved_by: str | None = Field(default=None, max_length=200)
+    approved_at: datetime | None = _ts()
+    version: int = 1
+    external_id: str | None = Field(default=None, max_length=200)
+    external_url: str | None = Field(default=None, max_length=2000)
+    platform_state: dict[str, Any] = _json(dict)
+    fingerprint: str | None = Field(default=None, max_length=64)
+    next_attempt_at: datetime | None = _ts()
+    lease_until: datetime | None = _ts()
+    last_error: str | None = Field(default=None, max_length=2000)
+    attempt_count: int = 0
+    published_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    __tablename__ = "delivery_attempt"
+    __table_args__ = (
+        # At most one active attempt and one successful attempt per post (DESIGN.md rule 6).
+        sa.Index(
+            "uq_attempt_active",
+            "post_id",
+            unique=True,
+            postgresql_where=sa.text("status IN ('enqueued', 'started')"),
+            sqlite_where=sa.text("status IN ('enqueued', 'started')"),
+        ),
+        sa.Index(
+            "uq_attempt_success",
+            "post_id",
+            unique=True,
+            postgresql_where=sa.text("status = 'succeeded'"),
+            sqlite_where=sa.text("status = 'succeeded'"),
+        ),
+        sa.Index("ix_attempt_created", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    post_id: uuid.UUID = Field(foreign_key="post.id", index=True)
+    channel_id: uuid.UUID = Field(foreign_key="channel.id", index=True)
+    number: int
+    status: AttemptStatus = _enum(AttemptStatus.ENQUEUED)
+    created_at: datetime = _created()
+    started_at: datetime | None = _ts()
+    finished_at: datetime | None = _ts()
+    scheduled_for: datetime | None = _ts()
+    http_status: int | None = None
+    error_code: str | None = Field(default=None, max_length=50)
+    error_subcode: str | None = Field(default=None, max_length=50)
+    error_class: str | None = Field(default=None, max_length=30)
+    message: str | None = Field(default=None, max_length=2000)
+    latency_ms: int | None = None
+    worker: str | None = Field(default=None, max_length=200)
+    rate_limit: dict[str, Any] = _json(dict)
+    external_id: str | None = Field(default=None, max_length=200)
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    at: datetime = _created()
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=100)
+    article_id: uuid.UUID | None = Field(default=None, foreign_key="article.id", index=True)
+    post_id: uuid.UUID | None = Field(default=None, foreign_key="post.id", index=True)
+    channel_id: uuid.UUID | None = Field(default=None, foreign_key="channel.id", index=True)
+    detail: str | None = Field(default=None, max_length=2000)
+    before: dict[str, Any] = _json(dict)
+    after: dict[str, Any] = _json(dict)
+
+
+class ServiceState(SQLModel, table=True):
+    """Small key/value rows shared by all processes: the global pause, heartbeats."""
+
+    __tablename__ = "service_state"
+
+    key: str = Field(primary_key=True, max_length=100)
+    value: dict[str, Any] = _json(dict)
+    updated_at: datetime = _created()
