@@ -1,0 +1,209 @@
+"""The ``newsrelay`` command line.  Commands only parse input, call services and print."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import httpx
+import typer
+
+from adapters.base import PLATFORMS
+from config import Settings, get_settings
+
+app = typer.Typer(help="newsrelay: every article on every channel, on time, exactly once.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+articles_app = typer.Typer(help="Articles: add from JSON.", no_args_is_help=True)
+posts_app = typer.Typer(help="Posts: list and act on them.", no_args_is_help=True)
+channels_app = typer.Typer(help="Channels: the publisher's accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(articles_app, name="articles")
+app.add_typer(posts_app, name="posts")
+app.add_typer(channels_app, name="channels")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def fail(message: str, *, details: list[str] | None = None, code: int = 2) -> NoReturn:
+    """Print a precise error on stderr and exit non-zero."""
+    typer.echo(f"error: {message}", err=True)
+    for line in details or []:
+        typer.echo(f"  - {line}", err=True)
+    raise typer.Exit(code)
+
+
+def emit_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def load_settings() -> Settings:
+    try:
+        return get_settings()
+    except Exception as exc:  # pydantic ValidationError names the variable
+        fail(f"configuration is invalid: {exc}")
+
+
+def read_article_file(path: Path) -> Any:
+    from scheduler.schemas import InvalidInput, parse_article
+
+    if not path.is_file():
+        fail(f"{path}: no such file")
+    if path.stat().st_size > 2 * 1024 * 1024:
+        fail(f"{path}: larger than 2 MiB; an article JSON is far smaller")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fail(f"{path}: not valid UTF-8 JSON ({exc})")
+    try:
+        return parse_article(data)
+    except InvalidInput as exc:
+        fail(f"{path}: the article is invalid; nothing was written", details=exc.errors)
+
+
+def _engine(settings: Settings) -> Any:
+    from scheduler.db import get_engine
+
+    return get_engine(settings)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply database migrations (creates the SQLite file on the embedded default)."""
+    from scheduler.migrate import upgrade
+
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@articles_app.command("add")
+def articles_add(
+    file: Annotated[Path, typer.Argument(help="Article JSON (see README, 'Article JSON').")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Store an article and create one post per channel (idempotent on source + external_id)."""
+    from scheduler.articles import ingest_article
+    from scheduler.bootstrap import ensure_ready
+    from scheduler.db import session_scope
+
+    data = read_article_file(file)
+    settings = load_settings()
+    engine = ensure_ready(settings)
+    with session_scope(engine) as session:
+        result = ingest_article(session=session, data=data, actor="cli")
+        summary = {
+            "article_id": str(result.article.id),
+            "external_id": result.article.external_id,
+            "revision": result.article.revision,
+            "created": result.created,
+            "posts_created": len(result.posts_created),
+            "posts_rerendered": len(result.posts_rerendered),
+        }
+    if as_json:
+        emit_json(summary)
+    else:
+        verb = "added" if summary["created"] else f"updated to revision {summary['revision']}"
+        typer.echo(
+            f"article {summary['external_id']} {verb}: {summary['posts_created']} post(s) "
+            f"created, {summary['posts_rerendered']} re-rendered"
+        )
+
+
+@app.command()
+def preview(
+    file: Annotated[Path, typer.Argument(help="Article JSON")],
+    channel: Annotated[
+        list[str] | None, typer.Option("--channel", help="x, instagram or facebook (repeatable)")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Render an article for each platform with default settings; writes nothing to the database."""
+    from adapters import http_timeout
+    from scheduler.rendering import preview_article
+
+    data = read_article_file(file)
+    platforms = channel or list(PLATFORMS)
+    bad = [p for p in platforms if p not in PLATFORMS]
+    if bad:
+        fail(f"unknown channel {', '.join(bad)}; choose from {', '.join(PLATFORMS)}")
+    settings = load_settings()
+    with httpx.Client(timeout=http_timeout(settings)) as client:
+        payloads = preview_article(data.content(), settings=settings, platforms=platforms,
+                                   client=client)
+    if as_json:
+        emit_json({"posts": [p.as_dict() for p in payloads]})
+        return
+    for p in payloads:
+        typer.echo(f"── {p.channel} " + "─" * (60 - len(p.channel)))
+        typer.echo(p.text)
+        if p.link:
+            typer.echo(f"link: {p.link}")
+        if p.weighted_length is not None:
+            typer.echo(f"length: {p.weighted_length}/280 (X weighted)")
+        for m in p.media:
+            typer.echo(f"image: {m.width}x{m.height} {m.path}")
+        for w in p.warnings:
+            typer.echo(f"warning: {w}")
+        for prob in p.problems:
+            typer.echo(f"PROBLEM: {prob}")
+        typer.echo("")
+
+
+@posts_app.command("list")
+def posts_list(
+    status: Annotated[str | None, typer.Option(help="Only posts in this status")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 200,
+    as_json: JsonFlag = False,
+) -> None:
+    """List posts, newest first."""
+    from scheduler.bootstrap import ensure_ready
+    from scheduler.db import session_scope
+    from scheduler.models import PostStatus
+    from scheduler.posts import list_post_rows
+
+    if status is not None and status not in {s.value for s in PostStatus}:
+        fail(f"unknown status {status!r}; one of: {', '.join(s.value for s in PostStatus)}")
+    engine = ensure_ready(load_settings())
+    with session_scope(engine) as session:
+        rows = list_post_rows(session=session, status=status, limit=limit)
+    if as_json:
+        emit_json({"posts": rows})
+        return
+    if not rows:
+        typer.echo("no posts")
+    for r in rows:
+        typer.echo(f"{r['id']}  {r['channel']:<10} {r['status']:<17} {r['scheduled_at'] or '-'}  "
+                   f"{r['article_external_id']}  {r['external_url'] or r['last_error'] or ''}")
+
+
+@channels_app.command("list")
+def channels_list(as_json: JsonFlag = False) -> None:
+    """List channels (credentials are never shown)."""
+    from scheduler.bootstrap import ensure_ready
+    from scheduler.channels import list_channels
+    from scheduler.db import session_scope
+
+    engine = ensure_ready(load_settings())
+    with session_scope(engine) as session:
+        rows = [
+            {"id": str(c.id), "platform": str(c.platform), "name": c.name,
+             "account_id": c.account_id, "status": str(c.status), "timezone": c.timezone}
+            for c in list_channels(session=session)
+        ]
+    if as_json:
+        emit_json({"channels": rows})
+        return
+    for r in rows:
+        typer.echo(f"{r['id']}  {r['platform']:<10} {r['status']:<12} {r['name']}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,64 @@
+"""Structured logging (structlog → JSON lines) with secrets scrubbed from every event."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+import structlog
+
+_SECRET_KEYS = re.compile(r"(token|secret|password|authorization|api[_-]?key|credential)", re.I)
+_SECRET_VALUES = re.compile(
+    r"(Bearer\s+)[A-Za-z0-9._~+/=-]+|(access_token=)[^&\s\"']+|(sandbox-token-)\d+", re.I
+)
+
+
+def redact(text: str) -> str:
+    """Remove bearer tokens, ``access_token=`` query values and sandbox tokens from text."""
+    return _SECRET_VALUES.sub(
+        lambda m: (m.group(1) or m.group(2) or m.group(3) or "") + "[redacted]", text
+    )
+
+
+def _scrub(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    for key, value in list(event.items()):
+        if _SECRET_KEYS.search(key) and key != "event":
+            event[key] = "[redacted]"
+        elif isinstance(value, str):
+            event[key] = redact(value)
+    return event
+
+
+def configure_logging(*, level: str = "INFO", json_output: bool = True) -> None:
+    """Route stdlib and structlog logs through one JSON renderer on stderr."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer()
+    )
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        _scrub,
+    ]
+    structlog.configure(
+        processors=[*processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(foreign_pre_chain=processors, processor=renderer)
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("httpx", "httpcore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)
