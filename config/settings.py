@@ -16,19 +16,24 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
-DEV_SECRET = "dev-only-secret-do-not-use-in-production"
+DEV_SECRET = "dev-only-secret-do-not-use-in-production"  # noqa: S105 - refused in production
 
 
 class XSettings(BaseModel):
     """X API v2."""
 
-    base_url: str = "https://api.x.com"
+    base_url: str | None = Field(
+        default=None, description="Default: the sandbox outside production, api.x.com in it"
+    )
 
 
 class MetaSettings(BaseModel):
     """Graph API, shared by Facebook Pages and Instagram (Facebook Login flavour)."""
 
-    base_url: str = "https://graph.facebook.com"
+    base_url: str | None = Field(
+        default=None,
+        description="Default: the sandbox outside production, graph.facebook.com in it",
+    )
     api_version: str = "v26.0"
 
 
@@ -105,6 +110,16 @@ class Settings(BaseSettings):
 
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8765
+
+    @model_validator(mode="after")
+    def _platform_base_urls(self) -> Settings:
+        # The real APIs in production; the local sandbox platform everywhere else.
+        production = self.environment == "production"
+        if self.x.base_url is None:
+            self.x.base_url = "https://api.x.com" if production else self.sandbox_url
+        if self.meta.base_url is None:
+            self.meta.base_url = "https://graph.facebook.com" if production else self.sandbox_url
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

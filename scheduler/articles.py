@@ -118,7 +118,9 @@ def _ingest(
     *, session: Session, data: ArticleIn, actor: str, revision: int | None, now: datetime
 ) -> IntakeResult:
     article = session.exec(
-        select(Article).where(Article.source == data.source, Article.external_id == data.external_id)
+        select(Article).where(
+            Article.source == data.source, Article.external_id == data.external_id
+        )
     ).first()
     digest = content_hash(data)
     if article is None:
@@ -128,7 +130,10 @@ def _ingest(
         session.add(article)
         session.flush()
         record_audit(
-            session=session, actor=actor, action="article.create", article_id=article.id,
+            session=session,
+            actor=actor,
+            action="article.create",
+            article_id=article.id,
             after={"revision": article.revision, "title": article.title},
         )
         posts = ensure_posts(session=session, article=article, now=now)
@@ -150,13 +155,20 @@ def _ingest(
     rerendered = request_rerender(session=session, article=article, now=now)
     created = ensure_posts(session=session, article=article, now=now)
     record_audit(
-        session=session, actor=actor, action="article.update", article_id=article.id,
-        before=before, after={"revision": article.revision, "title": article.title},
+        session=session,
+        actor=actor,
+        action="article.update",
+        article_id=article.id,
+        before=before,
+        after={"revision": article.revision, "title": article.title},
         detail=f"{len(rerendered)} unpublished post(s) re-rendered",
     )
     return IntakeResult(
-        article=article, created=False, changed=True,
-        posts_created=created, posts_rerendered=rerendered,
+        article=article,
+        created=False,
+        changed=True,
+        posts_created=created,
+        posts_rerendered=rerendered,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -13,8 +14,11 @@ import typer
 from adapters.base import PLATFORMS
 from config import Settings, get_settings
 
-app = typer.Typer(help="newsrelay: every article on every channel, on time, exactly once.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="newsrelay: every article on every channel, on time, exactly once.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 articles_app = typer.Typer(help="Articles: add from JSON.", no_args_is_help=True)
 posts_app = typer.Typer(help="Posts: list and act on them.", no_args_is_help=True)
@@ -132,8 +136,9 @@ def preview(
         fail(f"unknown channel {', '.join(bad)}; choose from {', '.join(PLATFORMS)}")
     settings = load_settings()
     with httpx.Client(timeout=http_timeout(settings)) as client:
-        payloads = preview_article(data.content(), settings=settings, platforms=platforms,
-                                   client=client)
+        payloads = preview_article(
+            data.content(), settings=settings, platforms=platforms, client=client
+        )
     if as_json:
         emit_json({"posts": [p.as_dict() for p in payloads]})
         return
@@ -176,8 +181,10 @@ def posts_list(
     if not rows:
         typer.echo("no posts")
     for r in rows:
-        typer.echo(f"{r['id']}  {r['channel']:<10} {r['status']:<17} {r['scheduled_at'] or '-'}  "
-                   f"{r['article_external_id']}  {r['external_url'] or r['last_error'] or ''}")
+        typer.echo(
+            f"{r['id']}  {r['channel']:<10} {r['status']:<17} {r['scheduled_at'] or '-'}  "
+            f"{r['article_external_id']}  {r['external_url'] or r['last_error'] or ''}"
+        )
 
 
 @channels_app.command("list")
@@ -190,8 +197,14 @@ def channels_list(as_json: JsonFlag = False) -> None:
     engine = ensure_ready(load_settings())
     with session_scope(engine) as session:
         rows = [
-            {"id": str(c.id), "platform": str(c.platform), "name": c.name,
-             "account_id": c.account_id, "status": str(c.status), "timezone": c.timezone}
+            {
+                "id": str(c.id),
+                "platform": str(c.platform),
+                "name": c.name,
+                "account_id": c.account_id,
+                "status": str(c.status),
+                "timezone": c.timezone,
+            }
             for c in list_channels(session=session)
         ]
     if as_json:
@@ -207,3 +220,237 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+@app.command()
+def deliveries(
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Print new outcomes")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    status: Annotated[str | None, typer.Option(help="Only attempts in this status")] = None,
+    channel: Annotated[str | None, typer.Option(help="x, instagram or facebook")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The delivery log: every attempt and its outcome."""
+    import time
+
+    from scheduler.bootstrap import ensure_ready
+    from scheduler.db import session_scope
+    from scheduler.deliveries import list_deliveries
+    from scheduler.models import utcnow
+
+    if channel is not None and channel not in PLATFORMS:
+        fail(f"unknown channel {channel!r}; choose from {', '.join(PLATFORMS)}")
+    engine = ensure_ready(load_settings())
+
+    def show(rows: list[dict[str, Any]]) -> None:
+        for r in rows:
+            if as_json and follow:
+                typer.echo(json.dumps(r, ensure_ascii=False, default=str))
+                continue
+            code = f" [{r['error_code']}/{r['error_subcode'] or '-'}]" if r["error_code"] else ""
+            typer.echo(
+                f"{r['finished_at'] or r['created_at']}  {r['channel']:<10} "
+                f"#{r['number']} {r['status']:<10} {r['latency_ms'] or '-':>5}ms "
+                f"{r['article_external_id']}{code} {r['message'] or ''}"
+            )
+
+    with session_scope(engine) as session:
+        rows = list_deliveries(session=session, limit=limit, status=status, channel=channel)
+    if as_json and not follow:
+        emit_json({"deliveries": rows})
+        return
+    show(list(reversed(rows)))
+    if not follow:
+        return
+    since = utcnow()
+    try:
+        while True:
+            time.sleep(1)
+            with session_scope(engine) as session:
+                new = list_deliveries(
+                    session=session,
+                    limit=1000,
+                    finished_after=since,
+                    status=status,
+                    channel=channel,
+                )
+            if new:
+                since = max(datetime.fromisoformat(r["finished_at"]) for r in new)
+                show(new)
+    except KeyboardInterrupt:
+        return
+
+
+@app.command("scheduler")
+def scheduler_cmd() -> None:
+    """Run the scheduler: dispatcher, reaper and reconciler ticks (any number of replicas)."""
+    import signal
+    import threading
+
+    from scheduler.bootstrap import ensure_ready
+    from scheduler.logs import configure_logging
+    from scheduler.ticker import start_ticker
+    from workers.celery_app import celery_sender, make_celery
+
+    settings = load_settings()
+    configure_logging(level=settings.log_level, json_output=settings.log_json)
+    engine = ensure_ready(settings)
+    ticker = start_ticker(
+        settings=settings, engine=engine, send=celery_sender(make_celery(settings))
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    ticker.shutdown(wait=True)
+
+
+@app.command("worker", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def worker_cmd(
+    ctx: typer.Context,
+    queues: Annotated[str, typer.Option(help="Comma-separated queues")] = (
+        "format,deliver.x,deliver.instagram,deliver.facebook"
+    ),
+    concurrency: Annotated[int, typer.Option(min=1, max=512)] = 16,
+    pool: Annotated[str, typer.Option(help="threads (I/O-bound, default) or prefork")] = "threads",
+) -> None:
+    """Run a Celery worker (extra arguments go to celery)."""
+    import os
+
+    from scheduler.runner import worker_command
+
+    load_settings()
+    cmd = worker_command(concurrency=concurrency, queues=queues, pool=pool) + list(ctx.args)
+    os.execv(cmd[0], cmd)  # noqa: S606 - replace this process with the worker
+
+
+sandbox_app = typer.Typer(
+    help="The sandbox platform: a local emulator of X and the Graph API.",
+    invoke_without_command=True,
+)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.callback()
+def sandbox_serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
+) -> None:
+    """Serve the sandbox (when no subcommand is given)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from adapters.sandbox import serve
+
+    settings = load_settings()
+    serve(host, port or settings.sandbox_port)
+
+
+def _sandbox_client(url: str | None) -> Any:
+    from adapters.sandbox.client import SandboxClient
+
+    return SandboxClient(url or load_settings().sandbox_url)
+
+
+@sandbox_app.command("requests")
+def sandbox_requests(
+    url: Annotated[str | None, typer.Option(help="Sandbox base URL")] = None,
+    account: Annotated[str | None, typer.Option()] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """What the sandbox received (tokens are never recorded)."""
+    try:
+        data = _sandbox_client(url).requests(**({"account": account} if account else {}))
+    except httpx.HTTPError as exc:
+        fail(f"the sandbox did not answer: {exc}")
+    if as_json:
+        emit_json({"requests": data})
+        return
+    for r in data:
+        typer.echo(
+            f"{r.get('at')}  {r.get('platform'):<10} {r.get('method')} {r.get('path')} "
+            f"-> {r.get('status')} {r.get('fault') or ''}"
+        )
+
+
+@sandbox_app.command("fault")
+def sandbox_fault(
+    account: Annotated[str, typer.Argument(help="Account id (X user, IG user or FB page)")],
+    url: Annotated[str | None, typer.Option(help="Sandbox base URL")] = None,
+    latency_ms: Annotated[int | None, typer.Option(min=0, max=60000)] = None,
+    error_rate: Annotated[float | None, typer.Option(min=0, max=1)] = None,
+    drop_rate: Annotated[float | None, typer.Option(min=0, max=1)] = None,
+    rate_limit_seconds: Annotated[int | None, typer.Option(min=0)] = None,
+    expired_token: Annotated[bool | None, typer.Option()] = None,
+    duplicate: Annotated[bool | None, typer.Option()] = None,
+    permanent: Annotated[bool | None, typer.Option()] = None,
+    clear: Annotated[bool, typer.Option(help="Clear this account's faults")] = False,
+) -> None:
+    """Inject (or clear) faults for one sandbox account."""
+    client = _sandbox_client(url)
+    try:
+        if clear:
+            client.clear_faults(account)
+            typer.echo(f"faults cleared for {account}")
+            return
+        fields = {
+            k: v
+            for k, v in dict(
+                latency_ms=latency_ms,
+                error_rate=error_rate,
+                drop_rate=drop_rate,
+                rate_limit_seconds=rate_limit_seconds,
+                expired_token=expired_token,
+                duplicate=duplicate,
+                permanent=permanent,
+            ).items()
+            if v is not None
+        }
+        emit_json(client.set_fault(account, **fields))
+    except httpx.HTTPError as exc:
+        fail(f"the sandbox did not answer: {exc}")
+
+
+@app.command()
+def run(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    concurrency: Annotated[int, typer.Option(min=1, max=256)] = 16,
+) -> None:
+    """Run everything on the embedded defaults: API and UI, scheduler, worker, sandbox."""
+    import os
+
+    from scheduler.logs import configure_logging
+    from scheduler.runner import run_all
+
+    os.environ.setdefault("NEWSRELAY_PUBLIC_BASE_URL", f"http://{host}:{port}")
+    get_settings.cache_clear()
+    settings = load_settings()
+    configure_logging(level=settings.log_level, json_output=settings.log_json)
+    run_all(settings, host=host, port=port, concurrency=concurrency)
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+) -> None:
+    """Serve the HTTP API and web UI."""
+    import uvicorn
+
+    from scheduler.bootstrap import ensure_ready
+    from scheduler.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(level=settings.log_level, json_output=settings.log_json)
+    ensure_ready(settings)
+    uvicorn.run(
+        "scheduler.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )

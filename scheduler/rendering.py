@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import httpx
 import sqlalchemy as sa
+from adapters.images import ImagePolicy, MediaStore, prepare_instagram_image
 from sqlalchemy.engine import Engine
 
 from adapters import build_adapter
 from adapters.base import ArticleContent, ChannelSettings, Payload
-from adapters.images import ImagePolicy, MediaStore, prepare_instagram_image
 from config import Settings
 from scheduler.articles import article_content
 from scheduler.channels import channel_settings
@@ -132,7 +132,11 @@ def format_post(
         return None
     try:
         payload = render_for_channel(
-            snap.content, snap.platform, snap.settings, settings=settings, client=client,
+            snap.content,
+            snap.platform,
+            snap.settings,
+            settings=settings,
+            client=client,
             text_override=snap.text_override,
         )
     except Exception as exc:  # a bug must leave a readable draft, never a lost post

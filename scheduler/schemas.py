@@ -28,7 +28,8 @@ def _http_url(value: str) -> str:
 
 
 HttpUrl = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
     AfterValidator(_http_url),
 ]
 Text = Annotated[str, StringConstraints(max_length=200_000)]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 09:09:09.685123
+Create Date: 2026-11-25 09:17:25.635136
 """
 
 from collections.abc import Sequence
@@ -36,8 +36,8 @@ def upgrade() -> None:
     sa.Column('author', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
     sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('published_at', scheduler.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('priority', sa.Enum('NORMAL', 'BREAKING', name='priority'), nullable=False),
-    sa.Column('state', sa.Enum('PUBLISHED', 'UNPUBLISHED', name='articlestate'), nullable=False),
+    sa.Column('priority', sa.String(length=20), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('created_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
@@ -47,12 +47,12 @@ def upgrade() -> None:
     )
     op.create_table('channel',
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('platform', sa.Enum('X', 'INSTAGRAM', 'FACEBOOK', name='platformname'), nullable=False),
+    sa.Column('platform', sa.String(length=20), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('account_id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('credentials_encrypted', sa.Text(), nullable=False),
     sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('status', sa.Enum('ACTIVE', 'PAUSED', 'NEEDS_REAUTH', name='channelstatus'), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('settings', sa.JSON(), nullable=False),
     sa.Column('status_reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
     sa.Column('last_success_at', scheduler.models.UTCDateTime(timezone=True), nullable=True),
@@ -78,9 +78,9 @@ def upgrade() -> None:
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('article_id', sa.Uuid(), nullable=False),
     sa.Column('channel_id', sa.Uuid(), nullable=False),
-    sa.Column('platform', sa.Enum('X', 'INSTAGRAM', 'FACEBOOK', name='platformname'), nullable=False),
+    sa.Column('platform', sa.String(length=20), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('status', sa.Enum('RENDERING', 'DRAFT', 'PENDING_APPROVAL', 'SCHEDULED', 'HELD', 'QUEUED', 'PUBLISHING', 'RETRY_WAIT', 'PUBLISHED', 'FAILED', 'NEEDS_REAUTH', 'UNKNOWN', 'NEEDS_REVIEW', 'CANCELLED', name='poststatus'), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('text_override', sa.Text(), nullable=True),
     sa.Column('edited_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
@@ -143,7 +143,7 @@ def upgrade() -> None:
     sa.Column('post_id', sa.Uuid(), nullable=False),
     sa.Column('channel_id', sa.Uuid(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
-    sa.Column('status', sa.Enum('ENQUEUED', 'STARTED', 'SUCCEEDED', 'FAILED', 'RETRY', 'UNKNOWN', 'SUPERSEDED', name='attemptstatus'), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('created_at', scheduler.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('started_at', scheduler.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('finished_at', scheduler.models.UTCDateTime(timezone=True), nullable=True),

@@ -1,0 +1,74 @@
+"""The Celery application, configured as DESIGN.md and reference/ENGINEERING.md §2.7 say.
+
+Reliability comes from the database (fence, leases, reaper), so Celery is a transport:
+late acks, reject on worker loss, prefetch 1, JSON only, no result backend, no ETA/countdown.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from adapters.base import PLATFORMS
+from config import Settings, get_settings
+from scheduler.dispatch import Sender, TaskMessage
+
+QUEUES = ("format", *(f"deliver.{p}" for p in PLATFORMS))
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app for these settings (Redis in production, SQLite in the embedded default)."""
+    app = Celery("newsrelay", include=["workers.tasks"])
+    conf: dict[str, object] = dict(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        worker_prefetch_multiplier=1,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        worker_soft_shutdown_timeout=10,
+        task_soft_time_limit=settings.task_soft_time_limit,
+        task_time_limit=settings.task_time_limit,
+        task_ignore_result=True,
+        result_backend=None,
+        task_serializer="json",
+        accept_content=["json"],
+        task_publish_retry=True,
+        task_default_queue="format",
+        task_create_missing_queues=True,
+        worker_max_tasks_per_child=1000,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        timezone="UTC",
+        enable_utc=True,
+    )
+    if settings.embedded_broker:
+        conf.update(
+            broker_url=settings.resolved_broker_url.removeprefix("sqla+"),
+            broker_transport="workers.broker:Transport",
+            broker_transport_options={},
+        )
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        conf.update(
+            broker_url=settings.broker_url,
+            broker_transport_options={
+                # Above task_time_limit plus the worst queue wait; we never use ETA.
+                "visibility_timeout": 3600,
+                "socket_timeout": 30,
+                "socket_connect_timeout": 5,
+                "health_check_interval": 25,
+            },
+        )
+    app.conf.update(conf)
+    return app
+
+
+celery_app = make_celery(get_settings())
+
+
+def celery_sender(app: Celery) -> Sender:
+    """Send a dispatcher message: task id = attempt id, routed to its platform's queue."""
+
+    def send(msg: TaskMessage) -> None:
+        app.send_task(msg.name, args=list(msg.args), task_id=msg.task_id, queue=msg.queue)
+
+    return send

@@ -1,0 +1,96 @@
+"""Thin Celery tasks: take ids, call one scheduler service."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import uuid
+from functools import lru_cache
+from typing import Any
+
+import httpx
+from celery import signals
+from sqlalchemy.engine import Engine
+
+from adapters import http_timeout
+from config import get_settings
+from scheduler.db import make_engine, session_scope
+from scheduler.delivery import deliver_attempt
+from scheduler.reconcile import reconcile_post
+from scheduler.rendering import format_post
+from scheduler.state import WORKER_HEARTBEAT_PREFIX, beat
+from workers.celery_app import celery_app
+
+WORKER_NAME = f"{socket.gethostname()}:{threading.get_native_id()}"
+
+
+@lru_cache(maxsize=1)
+def _engine() -> Engine:
+    return make_engine(get_settings().resolved_database_url)
+
+
+@lru_cache(maxsize=1)
+def _client() -> httpx.Client:
+    settings = get_settings()
+    return httpx.Client(
+        timeout=http_timeout(settings),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+    )
+
+
+@celery_app.task(name="newsrelay.format_post")
+def format_post_task(post_id: str) -> str | None:
+    """Render one post through its channel's adapter."""
+    status = format_post(
+        engine=_engine(), post_id=uuid.UUID(post_id), settings=get_settings(), client=_client()
+    )
+    return str(status) if status else None
+
+
+@celery_app.task(name="newsrelay.deliver")
+def deliver_task(attempt_id: str) -> str:
+    """Deliver one attempt (the task id is the attempt id)."""
+    return deliver_attempt(
+        engine=_engine(),
+        attempt_id=uuid.UUID(attempt_id),
+        settings=get_settings(),
+        client=_client(),
+        worker=WORKER_NAME,
+    )
+
+
+@celery_app.task(name="newsrelay.reconcile")
+def reconcile_task(post_id: str) -> str:
+    """Settle a post whose delivery outcome is unknown."""
+    return reconcile_post(
+        engine=_engine(), post_id=uuid.UUID(post_id), settings=get_settings(), client=_client()
+    )
+
+
+def _heartbeat_loop(stop: threading.Event, hostname: str) -> None:
+    while not stop.is_set():
+        try:
+            with session_scope(_engine()) as s:
+                beat(session=s, key=WORKER_HEARTBEAT_PREFIX + hostname)
+        except Exception:  # noqa: S110 - a missed beat shows up in /readyz, which is the point
+            pass
+        stop.wait(10)
+
+
+_stop_heartbeat = threading.Event()
+
+
+@signals.worker_ready.connect
+def _start_heartbeat(sender: Any = None, **_: Any) -> None:
+    hostname = getattr(sender, "hostname", None) or socket.gethostname()
+    threading.Thread(
+        target=_heartbeat_loop,
+        args=(_stop_heartbeat, hostname),
+        daemon=True,
+        name="newsrelay-heartbeat",
+    ).start()
+
+
+@signals.worker_shutdown.connect
+def _stop(**_: Any) -> None:
+    _stop_heartbeat.set()
