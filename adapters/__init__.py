@@ -50,17 +50,17 @@ def build_adapter(
 
     client = client or httpx.Client(timeout=http_timeout(settings))
     if platform == "x":
-        return XAdapter(client=client, base_url=settings.x.base_url)
+        return XAdapter(client=client, base_url=str(settings.x.base_url))
     if platform == "instagram":
         return InstagramAdapter(
             client=client,
-            base_url=settings.meta.base_url,
+            base_url=str(settings.meta.base_url),
             api_version=settings.meta.api_version,
             poll_interval=settings.instagram.container_poll_interval,
             poll_attempts=settings.instagram.container_poll_attempts,
         )
     if platform == "facebook":
         return FacebookAdapter(
-            client=client, base_url=settings.meta.base_url, api_version=settings.meta.api_version
+            client=client, base_url=str(settings.meta.base_url), api_version=settings.meta.api_version
         )
     raise ValueError(f"unknown platform {platform!r}; expected one of {', '.join(PLATFORMS)}")
