@@ -29,7 +29,6 @@ from adapters.text import (
     with_utm,
 )
 
-
 # Commonly cited Page post limit (PLATFORMS.md section 4.3; not in Meta's docs).
 FB_MESSAGE_LIMIT = 63_206
 # A link post: Facebook draws the article card from the link, so the message is the summary.

@@ -35,7 +35,6 @@ from adapters.text import (
     truncate_to_fit,
 )
 
-
 # IG User Media `caption` (PLATFORMS.md section 3.3): at most 2,200 characters, 30 hashtags and
 # 20 @-tags.  We count characters as Python code points after NFC: what we send, and never fewer
 # than the user-perceived characters (an emoji ZWJ sequence counts as several).

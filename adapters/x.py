@@ -31,7 +31,6 @@ from adapters.text import (
     with_utm,
 )
 
-
 # twitter-text config v3 (PLATFORMS.md section 2): URLs count 23, CJK and emoji 2, limit 280.
 X_MAX_WEIGHTED_LENGTH = 280
 DEFAULT_X_TEMPLATE = "{title}\n\n{link} {hashtags}"
