@@ -1,0 +1,380 @@
+"""Article images for Instagram: fetch safely, fit to Instagram's rules, or draw a headline card.
+
+Instagram takes a JPEG of at most 8 MB, aspect 4:5 (0.8) to 1.91:1, 320-1440 px wide, sRGB
+(PLATFORMS.md section 3.3), fetched by Meta from a public URL, so fitted images go to the
+:class:`MediaStore`.  Fetching is an SSRF surface: every hop is checked against loopback,
+private, link-local, reserved and multicast addresses unless allow-listed (DESIGN.md, Security).
+Known limit: the address check and httpx's own connection resolve the name separately, so a
+DNS-rebinding host could still slip through; production should also egress through a proxy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import ipaddress
+import os
+import socket
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from PIL import Image, ImageCms, ImageColor, ImageDraw, ImageFont, ImageOps
+
+from adapters.base import ArticleContent, ChannelSettings, MediaItem
+from adapters.errors import ImageError
+from adapters.text import graphemes, one_line
+
+MAX_REDIRECTS = 3
+IG_MIN_RATIO, IG_MAX_RATIO = 0.8, 1.91
+IG_MIN_WIDTH = 320
+# Instagram accepts up to 1440 px but displays feed images at 1080: larger only costs bytes.
+IG_TARGET_MAX_WIDTH = 1080
+IG_MAX_BYTES = 8 * 1024 * 1024
+JPEG_QUALITIES = (88, 80, 70, 60, 50)
+# Far above any real photo (a 50 MP camera); refuses decompression bombs before decoding.
+MAX_PIXELS = 60_000_000
+CARD_SIZE = (1080, 1350)
+
+Resolver = Callable[[str], list[str]]
+
+
+@dataclass(frozen=True)
+class ImagePolicy:
+    """Limits and allow-lists for fetching article images."""
+
+    max_bytes: int = 15 * 1024 * 1024
+    timeout: float = 10.0
+    allowed_hosts: tuple[str, ...] = ()  # host names allowed even if they resolve privately
+    allowed_networks: tuple[str, ...] = ()  # CIDRs allowed (e.g. "127.0.0.0/8" for the sandbox)
+
+
+class MediaStore:
+    """Content-addressed JPEG files under ``root``, served at ``base_url``."""
+
+    def __init__(self, root: Path, base_url: str) -> None:
+        self.root = Path(root)
+        self.base_url = base_url.rstrip("/")
+
+    def save_jpeg(self, data: bytes, *, width: int, height: int) -> MediaItem:
+        """Store ``data`` as ``<sha256>.jpg`` (idempotent) and describe it."""
+        name = hashlib.sha256(data).hexdigest() + ".jpg"
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = (self.root / name).resolve()
+        if not path.exists():
+            # Write then rename, so a platform never fetches a half-written file.
+            fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".part")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        return MediaItem(url=f"{self.base_url}/{name}", path=str(path), width=width, height=height)
+
+
+# --- fetching ---------------------------------------------------------------------------------
+def _system_resolver(host: str) -> list[str]:
+    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def _address_kind(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why an address must not be fetched from, or ``None`` if it is public."""
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    for kind, flag in (
+        ("loopback", addr.is_loopback),
+        ("link-local", addr.is_link_local),
+        ("multicast", addr.is_multicast),
+        ("unspecified", addr.is_unspecified),
+        ("private", addr.is_private),
+        ("reserved", addr.is_reserved),
+        ("non-public", not addr.is_global),
+    ):
+        if flag:
+            return kind
+    return None
+
+
+def _check_url(url: str, policy: ImagePolicy, resolver: Resolver) -> None:
+    """Refuse a URL whose scheme or host we must not fetch from."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise ImageError(f"The image address is not a valid URL ({exc}).") from exc
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ImageError(f"The image address must start with http or https, not {parts.scheme!r}.")
+    if not host:
+        raise ImageError("The image address has no host name.")
+    if host.lower().rstrip(".") in {h.lower().rstrip(".") for h in policy.allowed_hosts}:
+        return
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolver(host)]
+        except (OSError, UnicodeError, ValueError) as exc:
+            raise ImageError(f"The image host {host} could not be found.") from exc
+    if not addresses:
+        raise ImageError(f"The image host {host} could not be found.")
+    networks = [ipaddress.ip_network(n, strict=False) for n in policy.allowed_networks]
+    for addr in addresses:
+        kind = _address_kind(addr)
+        if kind and not any(addr in net for net in networks):
+            raise ImageError(
+                f"The image host {host} points to {addr}, a {kind} address, which is not "
+                "fetched for safety."
+            )
+
+
+def fetch_image(
+    url: str,
+    *,
+    client: httpx.Client,
+    policy: ImagePolicy,
+    resolver: Resolver | None = None,
+) -> bytes:
+    """Download an image, checking every redirect hop; raises :class:`ImageError`."""
+    resolve = resolver or _system_resolver
+    for _hop in range(MAX_REDIRECTS + 1):
+        _check_url(url, policy, resolve)
+        try:
+            with client.stream(
+                "GET",
+                url,
+                headers={"Accept": "image/*"},
+                timeout=policy.timeout,
+                follow_redirects=False,
+            ) as response:
+                location = response.headers.get("location")
+                if response.is_redirect and location:
+                    url = urljoin(url, location)
+                    continue
+                return _read_image_body(response, policy)
+        except httpx.TimeoutException as exc:
+            raise ImageError(
+                f"The image server did not answer within {policy.timeout:g} s."
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ImageError(f"The image could not be downloaded ({type(exc).__name__}).") from exc
+    raise ImageError(f"The image address redirected more than {MAX_REDIRECTS} times.")
+
+
+def _read_image_body(response: httpx.Response, policy: ImagePolicy) -> bytes:
+    if response.status_code != 200:
+        raise ImageError(f"The image server answered HTTP {response.status_code}.")
+    content_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if not content_type.startswith("image/"):
+        raise ImageError(f"The image address returned {content_type or 'no type'}, not an image.")
+    too_big = f"The image is larger than {policy.max_bytes / 1024 / 1024:g} MB."
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > policy.max_bytes:
+        raise ImageError(too_big)
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > policy.max_bytes:  # stop reading: the declared length can lie
+            raise ImageError(too_big)
+    return bytes(body)
+
+
+# --- fitting ----------------------------------------------------------------------------------
+def _decode(data: bytes) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            if img.width * img.height > MAX_PIXELS:
+                raise ImageError(f"The image is too large to process ({img.width}x{img.height}).")
+            img.seek(0)  # the first frame of an animation
+            img.load()
+    except ImageError:
+        raise
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise ImageError("The image is too large to process.") from exc
+    except Exception as exc:  # Pillow raises many types for corrupt or foreign files
+        raise ImageError("The file is not an image that can be read (JPEG, PNG, WebP…).") from exc
+    return img
+
+
+def _to_srgb(img: Image.Image, background: tuple[int, int, int]) -> Image.Image:
+    """RGB in sRGB, alpha flattened onto ``background``."""
+    icc = img.info.get("icc_profile")
+    if icc and img.mode in ("RGB", "RGBA", "CMYK", "L"):
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            out_mode = "RGBA" if img.mode == "RGBA" else "RGB"
+            img = ImageCms.profileToProfile(
+                img, src, ImageCms.createProfile("sRGB"), outputMode=out_mode
+            )
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a broken profile: fall back to a plain conversion below
+    if img.mode.startswith("I"):  # 16-bit greyscale (PNG): scale to 8 bits, do not clip
+        img = img.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    elif img.mode == "F":
+        img = img.convert("L")
+    has_alpha = img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info
+    if has_alpha:
+        rgba = img.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, background)
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return img.convert("RGB")
+
+
+def _fit_size(width: int, height: int) -> tuple[int, int]:
+    """Final (width, height): width in 320..1080, ratio clamped into 0.8..1.91."""
+    ratio = min(max(width / height, IG_MIN_RATIO), IG_MAX_RATIO)
+    out_w = min(max(width, IG_MIN_WIDTH), IG_TARGET_MAX_WIDTH)
+    out_h = round(out_w / ratio)
+    # Rounding must not push the ratio outside Instagram's range.
+    lo, hi = -(-out_w * 100 // 191), out_w * 10 // 8
+    return out_w, min(max(out_h, lo), hi)
+
+
+def fit_for_instagram(
+    data: bytes, *, fit: Literal["pad", "crop"] = "pad", background: str = "#ffffff"
+) -> tuple[bytes, int, int]:
+    """Decode, orient, sRGB, fit 4:5..1.91:1 by padding or centre-cropping, JPEG ≤ 8 MB.
+
+    Width ends up in 320..1080: small images are upscaled to 320, large ones downscaled to
+    1080 (Instagram's display width; its 1440 maximum only adds bytes).
+    """
+    img = _decode(data)
+    with contextlib.suppress(Exception):  # a broken EXIF block must not lose the picture
+        img = ImageOps.exif_transpose(img) or img
+    try:
+        bg = ImageColor.getrgb(background)[:3]
+    except ValueError:
+        bg = (255, 255, 255)
+    img = _to_srgb(img, (bg[0], bg[1], bg[2]))
+    w, h = img.size
+    if fit == "crop":
+        if w / h > IG_MAX_RATIO:
+            cw = max(1, int(h * IG_MAX_RATIO))
+            img = img.crop(((w - cw) // 2, 0, (w - cw) // 2 + cw, h))
+        elif w / h < IG_MIN_RATIO:
+            ch = max(1, int(w / IG_MIN_RATIO))
+            img = img.crop((0, (h - ch) // 2, w, (h - ch) // 2 + ch))
+        out_w, out_h = _fit_size(*img.size)
+        canvas = img.resize((out_w, out_h), Image.Resampling.LANCZOS)
+    else:
+        out_w, out_h = _fit_size(w, h)
+        scale = min(out_w / w, out_h / h)
+        inner = (max(1, min(out_w, round(w * scale))), max(1, min(out_h, round(h * scale))))
+        canvas = Image.new("RGB", (out_w, out_h), bg)
+        resized = img.resize(inner, Image.Resampling.LANCZOS)
+        canvas.paste(resized, ((out_w - inner[0]) // 2, (out_h - inner[1]) // 2))
+    return _encode_jpeg(canvas), out_w, out_h
+
+
+def _encode_jpeg(img: Image.Image) -> bytes:
+    """Baseline JPEG without EXIF, at the best quality that stays under Instagram's 8 MB."""
+    out = b""
+    for quality in JPEG_QUALITIES:
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=quality, progressive=False, optimize=False)
+        out = buf.getvalue()
+        if len(out) <= IG_MAX_BYTES:
+            return out
+    raise ImageError("The image could not be compressed below Instagram's 8 MB limit.")
+
+
+# --- headline card ----------------------------------------------------------------------------
+def _wrap(
+    draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int
+) -> list[str]:
+    """Greedy word wrap; words wider than a line are split between grapheme clusters."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        candidate = f"{line} {word}".strip()
+        if draw.textlength(candidate, font=font) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        for cluster in graphemes(word):
+            if line and draw.textlength(line + cluster, font=font) > width:
+                lines.append(line)
+                line = ""
+            line += cluster
+    if line:
+        lines.append(line)
+    return lines
+
+
+def headline_card(
+    title: str,
+    *,
+    brand_color: str = "#0b3d91",
+    source: str = "",
+    width: int = CARD_SIZE[0],
+    height: int = CARD_SIZE[1],
+) -> bytes:
+    """A deterministic JPEG: the title wrapped in white (or black) on the brand colour."""
+    try:
+        bg = ImageColor.getrgb(brand_color)[:3]
+    except ValueError:
+        bg = ImageColor.getrgb("#0b3d91")[:3]
+    fg = (20, 20, 20) if 0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2] > 160 else (255, 255, 255)
+    img = Image.new("RGB", (width, height), (bg[0], bg[1], bg[2]))
+    draw = ImageDraw.Draw(img)
+    margin = width // 12
+    text = one_line(title)
+    for size in (96, 84, 72, 64, 56, 48, 40):
+        font = ImageFont.load_default(size=size)
+        lines = _wrap(draw, text, font, width - 2 * margin)  # type: ignore[arg-type]
+        if len(lines) * size * 1.25 <= height - 3 * margin:
+            break
+    max_lines = max(1, int((height - 3 * margin) // (size * 1.25)))
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1] + "…"
+    y = margin * 1.5
+    for line in lines:
+        draw.text((margin, y), line, font=font, fill=fg)
+        y += size * 1.25
+    if source:
+        small = ImageFont.load_default(size=36)
+        draw.text((margin, height - margin - 36), one_line(source)[:80], font=small, fill=fg)
+    return _encode_jpeg(img)
+
+
+# --- the pipeline -----------------------------------------------------------------------------
+def _as_clause(reason: str) -> str:
+    reason = reason.rstrip(".")
+    return reason[:1].lower() + reason[1:] if reason[1:2].islower() else reason
+
+
+def prepare_instagram_image(
+    article: ArticleContent,
+    settings: ChannelSettings,
+    *,
+    store: MediaStore,
+    client: httpx.Client,
+    policy: ImagePolicy,
+    resolver: Resolver | None = None,
+) -> tuple[MediaItem, list[str]]:
+    """The article image fetched, fitted and stored; a headline card (and a warning) if not."""
+    if article.image_url:
+        try:
+            raw = fetch_image(article.image_url, client=client, policy=policy, resolver=resolver)
+            data, width, height = fit_for_instagram(raw, fit=settings.image_fit)
+            return store.save_jpeg(data, width=width, height=height), []
+        except ImageError as exc:
+            reason = exc.reason
+    else:
+        reason = "The article has no image."
+    card = headline_card(article.title, brand_color=settings.brand_color, source=article.source)
+    item = store.save_jpeg(card, width=CARD_SIZE[0], height=CARD_SIZE[1])
+    return item, [
+        f"The article image was not used ({_as_clause(reason)}); "
+        "a headline card was generated instead."
+    ]
