@@ -454,3 +454,28 @@ def api(
         log_config=None,
         access_log=False,
     )
+
+
+@app.command()
+def health(
+    component: Annotated[
+        str, typer.Option(help="all, database, broker, dispatcher or workers")
+    ] = "all",
+    as_json: JsonFlag = False,
+) -> None:
+    """Check the pipeline's health; exits 1 when a checked part is down (for health checks)."""
+    from scheduler.db import get_engine
+    from scheduler.health import readiness
+
+    names = {"all", "database", "broker", "dispatcher", "workers"}
+    if component not in names:
+        fail(f"unknown component {component!r}; one of {', '.join(sorted(names))}")
+    settings = load_settings()
+    checks = [c for c in readiness(get_engine(settings), settings) if component in ("all", c.name)]
+    if as_json:
+        emit_json({"checks": [c.__dict__ for c in checks]})
+    else:
+        for c in checks:
+            typer.echo(f"{'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}")
+    if not checks or not all(c.ok for c in checks):
+        raise typer.Exit(1)
