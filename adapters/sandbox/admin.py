@@ -1,0 +1,75 @@
+"""Admin endpoints under ``/_sandbox/`` for tests, the CLI and people poking at the sandbox.
+
+``GET requests`` and ``GET posts`` show what the platforms received and what is live;
+``faults`` sets, lists and clears injected faults; ``reset`` forgets everything; ``images``
+serves generated JPEG/PNG files for Instagram and Facebook to fetch.
+"""
+
+from __future__ import annotations
+
+import re
+
+from adapters.sandbox.faults import FaultError, parse_fault
+from adapters.sandbox.images import generate_image
+from adapters.sandbox.state import SandboxState
+from adapters.sandbox.wire import Request, Response
+
+_IMAGE = re.compile(r"^/_sandbox/images/(\d{1,4})x(\d{1,4})\.(jpg|jpeg|png)$")
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(status, {"error": message})
+
+
+def handle(state: SandboxState, request: Request) -> Response:
+    path, method, query = request.path.rstrip("/"), request.method, request.query
+    if path == "/_sandbox/health" and method == "GET":
+        return Response(200, {"ok": True})
+    if path == "/_sandbox/requests" and method == "GET":
+        records = state.list_requests(
+            account=query.get("account"), platform=query.get("platform"), kind=query.get("kind")
+        )
+        return Response(200, {"requests": [r.as_dict() for r in records]})
+    if path == "/_sandbox/posts" and method == "GET":
+        posts = state.list_posts(account=query.get("account"), platform=query.get("platform"))
+        return Response(200, {"posts": [p.as_dict() for p in posts]})
+    if path == "/_sandbox/faults":
+        return _faults(state, request)
+    if path == "/_sandbox/reset" and method == "POST":
+        state.reset()
+        return Response(200, {"ok": True})
+    match = _IMAGE.match(path)
+    if match and method == "GET":
+        return _image(request, match)
+    return _error(404, f"no admin endpoint {method} {path}")
+
+
+def _faults(state: SandboxState, request: Request) -> Response:
+    if request.method == "GET":
+        return Response(200, {"faults": [f.as_dict() for f in state.faults.list()]})
+    if request.method == "DELETE":
+        state.faults.clear(request.query.get("account"))
+        return Response(200, {"faults": [f.as_dict() for f in state.faults.list()]})
+    if request.method == "POST":
+        if request.json_invalid or not isinstance(request.json, dict):
+            return _error(400, "send a JSON object")
+        try:
+            config = parse_fault(request.json)
+        except (FaultError, ValueError) as exc:
+            return _error(400, str(exc))
+        state.faults.set(config)
+        return Response(200, config.as_dict())
+    return _error(405, "use GET, POST or DELETE")
+
+
+def _image(request: Request, match: re.Match[str]) -> Response:
+    width, height, ext = int(match[1]), int(match[2]), match[3]
+    pad = request.query.get("pad_bytes", "0")
+    try:
+        data = generate_image(
+            width, height, "PNG" if ext == "png" else "JPEG", int(pad) if pad.isdigit() else -1
+        )
+    except ValueError as exc:
+        return _error(400, str(exc))
+    ctype = "image/png" if ext == "png" else "image/jpeg"
+    return Response(200, raw=data, content_type=ctype)

@@ -1,0 +1,171 @@
+"""The Graph API router: ``/{version}/{id}[/{edge}]`` for Instagram and Facebook Pages.
+
+Tokens come from ``access_token`` (query, form or JSON body) or ``Authorization: Bearer`` and
+must be ``sandbox-token-<account>`` for the page / IG user in the path, or for the owner of the
+object (container, media, post).  Every response carries ``X-App-Usage`` and
+``X-Business-Use-Case-Usage`` (PLATFORMS.md §4.5).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import secrets
+import time
+from collections.abc import Callable
+
+from adapters.sandbox import bodies, facebook, instagram
+from adapters.sandbox.calls import Call, Handler, run_call
+from adapters.sandbox.state import SandboxState
+from adapters.sandbox.wire import TOKEN_PREFIX, Request, Response
+
+DEFAULT_VERSIONS = r"v\d+\.0"
+_ACCOUNT = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_HOUR = 3600
+# Budgets behind the usage percentages; only their shape matters to clients.
+_APP_CALLS_PER_HOUR = 50_000
+_ACCOUNT_CALLS_PER_HOUR = 4_800
+
+_EDGES: dict[tuple[str, str], tuple[str, str, str, Handler]] = {
+    ("POST", "media"): ("instagram", "container", "write", instagram.create_container),
+    ("GET", "media"): ("instagram", "list", "read", instagram.list_media),
+    ("POST", "media_publish"): ("instagram", "publish", "live", instagram.publish),
+    ("GET", "content_publishing_limit"): ("instagram", "limit", "read", instagram.publishing_limit),
+    ("POST", "feed"): ("facebook", "create", "live", facebook.create_feed_post),
+    ("GET", "feed"): ("facebook", "list", "read", facebook.list_feed),
+    ("GET", "published_posts"): ("facebook", "list", "read", facebook.list_feed),
+    ("POST", "photos"): ("facebook", "create", "live", facebook.create_photo),
+}
+
+
+def token_account(request: Request) -> str | None:
+    token = request.param("access_token") or request.bearer_token()
+    if not token or not token.startswith(TOKEN_PREFIX):
+        return None
+    account = token[len(TOKEN_PREFIX) :]
+    return account if _ACCOUNT.match(account) else None
+
+
+def handle(
+    state: SandboxState, request: Request, base_url: str, versions: re.Pattern[str]
+) -> Response:
+    """Serve one Graph API request."""
+    parts = request.path.strip("/").split("/")
+    if len(parts) not in (2, 3) or not versions.fullmatch(parts[0]):
+        call = Call(state, request, base_url, "graph", "unknown")
+        return run_call(
+            call,
+            lambda c: bodies.meta_unknown_path(request.path),
+            on_fault=_fault_response,
+            decorate=_decorate,
+        )
+    object_id = parts[1]
+    if len(parts) == 3:
+        edge = _EDGES.get((request.method, parts[2]))
+        if edge is None:
+            call = Call(state, request, base_url, "graph", "unknown", account=object_id)
+            return run_call(
+                call,
+                lambda c: bodies.meta_unknown_path(request.path),
+                on_fault=_fault_response,
+                decorate=_decorate,
+            )
+        platform, kind, action, handler = edge
+        call = Call(state, request, base_url, platform, kind, action, account=object_id)
+    else:
+        call, handler = _object_call(state, request, base_url, object_id)
+    _authorize(call, request)
+    _capture_content(call)
+    return run_call(call, handler, on_fault=_fault_response, decorate=_decorate)
+
+
+def _object_call(
+    state: SandboxState, request: Request, base_url: str, object_id: str
+) -> tuple[Call, Handler]:
+    """``GET /{id}``: an IG container, an IG media or a Page post."""
+    with state.lock:
+        container = state.containers.get(object_id)
+        post = state.posts_by_id.get(object_id)
+    if request.method == "GET" and container is not None:
+        call = Call(state, request, base_url, "instagram", "status", account=container.owner)
+        return call, lambda c: instagram.container_status(c, container)
+    if request.method == "GET" and post is not None and post.platform != "x":
+        call = Call(state, request, base_url, post.platform, "object", account=post.account)
+        show: Callable[[Call], Response] = (
+            (lambda c: instagram.media_object(c, post))
+            if post.platform == "instagram"
+            else (lambda c: facebook.post_object(c, post))
+        )
+        return call, show
+    call = Call(state, request, base_url, "graph", "object")
+    return call, lambda c: bodies.meta_unknown_object(object_id)
+
+
+def _authorize(call: Call, request: Request) -> None:
+    account = token_account(request)
+    if account is None:
+        call.auth_error = bodies.meta_invalid_token()
+    elif call.account is None:
+        call.account = account
+    elif account != call.account:
+        # A token for another Page is a permission problem; another IG user looks missing.
+        call.auth_error = (
+            bodies.meta_permission_denied()
+            if call.platform == "facebook"
+            else bodies.meta_unknown_object(call.account)
+        )
+
+
+def _capture_content(call: Call) -> None:
+    request = call.request
+    if call.kind == "container":
+        call.content["caption"] = request.param("caption")
+    elif call.kind == "create":
+        call.content["message"] = request.param("message") or request.param("caption")
+
+
+def _fault_response(call: Call, fault: str) -> Response:
+    ig = call.platform == "instagram"
+    makers = {
+        "5xx": bodies.meta_server_error,
+        "429": bodies.ig_rate_limited if ig else bodies.fb_rate_limited,
+        "expired": bodies.meta_expired_token,
+        "duplicate": bodies.fb_duplicate,
+        "permanent": bodies.ig_image_too_large
+        if ig
+        else (lambda: bodies.meta_invalid_param("Invalid parameter (injected permanent fault).")),
+        "blocked": bodies.ig_blocked if ig else bodies.fb_blocked,
+    }
+    return makers.get(fault, bodies.meta_server_error)()
+
+
+def _decorate(call: Call, response: Response) -> None:
+    """Usage headers as JSON strings; percentages of a rolling hour (PLATFORMS.md §4.5)."""
+    state = call.state
+    headers = response.headers
+    headers["x-fb-trace-id"] = bodies.fbtrace_id()
+    headers["x-fb-request-id"] = secrets.token_hex(8)
+    app_calls = state.count_call(state.meta_calls, "app", _HOUR)
+    app_pct = min(100, app_calls * 100 // _APP_CALLS_PER_HOUR)
+    headers["X-App-Usage"] = json.dumps(
+        {"call_count": app_pct, "total_time": app_pct, "total_cputime": app_pct}
+    )
+    if call.account is None or call.platform not in ("instagram", "facebook"):
+        return
+    calls = state.count_call(state.meta_calls, call.account, _HOUR)
+    pct = min(100, calls * 100 // _ACCOUNT_CALLS_PER_HOUR)
+    regain = 0
+    throttled = response.fault == "429" and call.decision.reset_at is not None
+    if throttled and call.decision.reset_at is not None:
+        pct = 100
+        # Minutes, rounded up, never 0 while throttled.
+        regain = max(1, math.ceil((call.decision.reset_at - time.time()) / 60))
+    usage = {
+        "type": "instagram" if call.platform == "instagram" else "pages",
+        "call_count": pct,
+        "total_cputime": pct,
+        "total_time": pct,
+        "estimated_time_to_regain_access": regain,
+    }
+    headers["X-Business-Use-Case-Usage"] = json.dumps({call.account: [usage]})
