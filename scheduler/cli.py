@@ -479,3 +479,7 @@ def health(
             typer.echo(f"{'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}")
     if not checks or not all(c.ok for c in checks):
         raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    main()
