@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,6 +19,9 @@ from adapters.base import (
     PublishResult,
     ReconcileResult,
 )
+from adapters.errors import DeliveryError, UnknownOutcomeError
+from adapters.matching import expand_x_urls, same_post
+from adapters.ratelimit import parse_x_rate_limit
 from adapters.text import (
     article_fields,
     build_hashtags,
@@ -30,6 +34,15 @@ from adapters.text import (
     tidy_layout,
     with_utm,
 )
+from adapters.transport import access_token, bearer, json_body, send
+from adapters.x_errors import classify_x_response
+
+# Reconciliation reads the account's timeline newest first; a few pages cover any realistic
+# gap, and past them we say "cannot tell" rather than guess (DESIGN.md guarantee 5).
+RECONCILE_PAGE_SIZE = 100
+RECONCILE_MAX_PAGES = 5
+# Look a little before ``since`` for clock skew between us and X.
+RECONCILE_MARGIN = timedelta(minutes=5)
 
 # twitter-text config v3 (PLATFORMS.md section 2): URLs count 23, CJK and emoji 2, limit 280.
 X_MAX_WEIGHTED_LENGTH = 280
@@ -148,7 +161,47 @@ class XAdapter:
         state: dict[str, Any] | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> PublishResult:
-        raise NotImplementedError
+        """Create the post with ``POST /2/tweets`` (PLATFORMS.md §1.1)."""
+        token = access_token(credentials, platform="X")
+        response = send(
+            self.client,
+            "POST",
+            f"{self.base_url}/2/tweets",
+            platform="X",
+            action="create the post",
+            publishes=True,
+            json={"text": payload.text},
+            headers=bearer(token),
+        )
+        rate_limit = parse_x_rate_limit(response.headers)
+        if response.is_success:
+            data = json_body(response)
+            post_id = _post_id(data)
+            if post_id is None:
+                raise UnknownOutcomeError(
+                    f"X accepted the post (HTTP {response.status_code}) but its answer has no "
+                    "post id; reconcile before any retry.",
+                    http_status=response.status_code,
+                    rate_limit=rate_limit,
+                )
+            return PublishResult(
+                external_id=post_id,
+                external_url=x_post_url(post_id),
+                http_status=response.status_code,
+                rate_limit=rate_limit,
+            )
+        error = classify_x_response(response, action="the post", secrets=(token,))
+        if response.status_code >= 500:
+            # §5.1: a server error after POST /2/tweets is retried only after reconciling; X
+            # has been seen to create the post and still answer 503.
+            raise UnknownOutcomeError(
+                f"{error.message} X may have created the post anyway; reconcile before retrying.",
+                http_status=error.http_status,
+                code=error.code,
+                subcode=error.subcode,
+                rate_limit=error.rate_limit,
+            )
+        raise error
 
     def reconcile(
         self,
@@ -159,4 +212,88 @@ class XAdapter:
         state: dict[str, Any] | None = None,
         since: datetime | None = None,
     ) -> ReconcileResult:
-        raise NotImplementedError
+        """Look for the post in ``GET /2/users/{id}/tweets`` by its text fingerprint.
+
+        X returns text HTML-escaped and with URLs as t.co links, so the match also tries the
+        text with links expanded from ``entities.urls`` and with URLs removed
+        (:mod:`adapters.matching`).  No match proves absence only when the listing reaches
+        back past ``since`` (or is the whole timeline); otherwise the answer is None.
+        """
+        try:
+            token = access_token(credentials, platform="X")
+            return self._find_post(payload, token, account_id=account_id, since=since)
+        except DeliveryError as exc:
+            return ReconcileResult(
+                published=None, detail=f"Cannot tell whether X has the post: {exc.message}"
+            )
+
+    def _find_post(
+        self, payload: Payload, token: str, *, account_id: str, since: datetime | None
+    ) -> ReconcileResult:
+        params: dict[str, str] = {
+            "max_results": str(RECONCILE_PAGE_SIZE),
+            "tweet.fields": "created_at,entities",
+        }
+        if since is not None:
+            params["start_time"] = _x_time(since - RECONCILE_MARGIN)
+        for _page in range(RECONCILE_MAX_PAGES):
+            response = send(
+                self.client,
+                "GET",
+                f"{self.base_url}/2/users/{account_id}/tweets",
+                platform="X",
+                action="list the account's recent posts",
+                publishes=False,
+                params=params,
+                headers=bearer(token),
+            )
+            if not response.is_success:
+                raise classify_x_response(
+                    response, action="the listing of recent posts", secrets=(token,)
+                )
+            body = json_body(response)
+            body = body if isinstance(body, dict) else {}
+            for tweet in body.get("data") or []:
+                text = str(tweet.get("text") or "")
+                expanded = expand_x_urls(html.unescape(text), tweet.get("entities"))
+                if tweet.get("id") and same_post(payload.text, text, also=(expanded,)):
+                    post_id = str(tweet["id"])
+                    return ReconcileResult(
+                        published=True,
+                        external_id=post_id,
+                        external_url=x_post_url(post_id),
+                        detail=f"X has the post as {post_id}.",
+                    )
+            next_token = (body.get("meta") or {}).get("next_token")
+            if not next_token:
+                # With start_time, X returned every post since then; without it, the whole
+                # timeline it serves.  Either way the post is not there.
+                return ReconcileResult(
+                    published=False,
+                    detail="X's listing of the account's recent posts has no post with this text.",
+                )
+            params["pagination_token"] = str(next_token)
+        return ReconcileResult(
+            published=None,
+            detail=f"X's listing has more than {RECONCILE_MAX_PAGES} pages since the attempt; "
+            "a person must check the account.",
+        )
+
+
+def x_post_url(post_id: str) -> str:
+    """The public URL of an X post (``/i/web/status`` needs no username)."""
+    return f"https://x.com/i/web/status/{post_id}"
+
+
+def _post_id(body: Any) -> str | None:
+    # §1.1: read only data.id; ids are strings, never numbers to round.
+    data = body.get("data") if isinstance(body, dict) else None
+    post_id = data.get("id") if isinstance(data, dict) else None
+    return str(post_id) if post_id else None
+
+
+def _x_time(moment: datetime) -> str:
+    # X wants RFC 3339 in UTC; a naive datetime is taken as UTC (the database stores UTC).
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
