@@ -6,6 +6,7 @@ atomic claim in the database, so any number of scheduler replicas is safe.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,6 +54,8 @@ def _guard(name: str, fn: Any) -> Any:
 
 def start_ticker(*, settings: Settings, engine: Engine, send: Sender) -> BackgroundScheduler:
     """Start the dispatcher, reaper/reconciler and broker-prune jobs in a background thread."""
+    # A tick that overruns its interval is skipped by design (max_instances=1); not a warning.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     sched = BackgroundScheduler(
         timezone=UTC,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
