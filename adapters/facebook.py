@@ -17,6 +17,14 @@ from adapters.base import (
     PublishResult,
     ReconcileResult,
 )
+from adapters.errors import (
+    DeliveryError,
+    PermanentError,
+    RateLimitedError,
+    RetryableError,
+    UnknownOutcomeError,
+)
+from adapters.graph import GraphCall, find_in_listing
 from adapters.text import (
     article_fields,
     build_hashtags,
@@ -28,6 +36,7 @@ from adapters.text import (
     truncate_to_fit,
     with_utm,
 )
+from adapters.transport import access_token
 
 # Commonly cited Page post limit (PLATFORMS.md section 4.3; not in Meta's docs).
 FB_MESSAGE_LIMIT = 63_206
@@ -133,7 +142,55 @@ class FacebookAdapter:
         state: dict[str, Any] | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> PublishResult:
-        raise NotImplementedError
+        """Create the link post with ``POST /{page-id}/feed`` (PLATFORMS.md §4.3)."""
+        call = self._call(credentials)
+        data = {"message": payload.text}
+        if payload.link:
+            data["link"] = payload.link
+        try:
+            body, status = call.request(
+                "POST", f"{account_id}/feed", action="publish the post", publishes=True, data=data
+            )
+        except (PermanentError, RetryableError) as exc:
+            ambiguous = exc.http_status is not None and (
+                200 <= exc.http_status < 300
+                or (exc.http_status >= 500 and not isinstance(exc, RateLimitedError))
+            )
+            if ambiguous:
+                # A server error or an unreadable 2xx after /feed was sent may hide a created
+                # post, and Facebook has no idempotency key (§5.3): reconcile, never re-post.
+                raise UnknownOutcomeError(
+                    f"{exc.message} Facebook may have created the post anyway; reconcile "
+                    "before retrying.",
+                    http_status=exc.http_status,
+                    code=exc.code,
+                    subcode=exc.subcode,
+                    rate_limit=exc.rate_limit,
+                ) from exc
+            raise
+        post_id = str(body.get("id") or "")
+        if not post_id:
+            raise UnknownOutcomeError(
+                f"Facebook accepted the post (HTTP {status}) without returning its id; "
+                "reconcile before any retry.",
+                http_status=status,
+                rate_limit=dict(call.usage),
+            )
+        return PublishResult(
+            external_id=post_id,
+            external_url=facebook_post_url(post_id),
+            http_status=status,
+            rate_limit=dict(call.usage),
+        )
+
+    def _call(self, credentials: dict[str, str]) -> GraphCall:
+        return GraphCall(
+            client=self.client,
+            base_url=self.base_url,
+            api_version=self.api_version,
+            token=access_token(credentials, platform="Facebook"),
+            platform="Facebook",
+        )
 
     def reconcile(
         self,
@@ -144,4 +201,43 @@ class FacebookAdapter:
         state: dict[str, Any] | None = None,
         since: datetime | None = None,
     ) -> ReconcileResult:
-        raise NotImplementedError
+        """Look for the message in the Page's ``/feed``, matched on its fingerprint (§5.2)."""
+        try:
+            match = find_in_listing(
+                self._call(credentials),
+                f"{account_id}/feed",
+                text=payload.text,
+                text_field="message",
+                time_field="created_time",
+                fields="id,message,created_time,permalink_url",
+                since=since,
+                action="list the Page's recent posts",
+            )
+        except DeliveryError as exc:
+            return ReconcileResult(
+                published=None, detail=f"Cannot tell whether Facebook has the post: {exc.message}"
+            )
+        if match.item is not None:
+            post_id = str(match.item["id"])
+            url = match.item.get("permalink_url")
+            return ReconcileResult(
+                published=True,
+                external_id=post_id,
+                external_url=str(url) if url else facebook_post_url(post_id),
+                detail=f"Facebook has the post as {post_id}.",
+            )
+        if match.covered:
+            return ReconcileResult(
+                published=False,
+                detail="The Page's feed since the attempt has no post with this message.",
+            )
+        return ReconcileResult(
+            published=None,
+            detail="The Page's feed is too long to check back to the attempt; a person must "
+            "check the Page.",
+        )
+
+
+def facebook_post_url(post_id: str) -> str:
+    """The public URL of a Page post from its ``{page_id}_{post_id}`` id."""
+    return f"https://www.facebook.com/{post_id}"
