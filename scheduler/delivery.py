@@ -163,7 +163,7 @@ def _load_work(
                 col(DeliveryAttempt.post_id) == post_id, col(DeliveryAttempt.id) != attempt_id
             )
         ).all()
-        had_ambiguous = any(st == AttemptStatus.UNKNOWN for st, _ in earlier)
+        had_ambiguous = any(ec == "ambiguous" for _, ec in earlier)
         # Rate limits do not use up the retry budget: only count the other attempts.
         budget_used = 1 + sum(
             1

@@ -18,7 +18,9 @@ from adapters import build_adapter
 from adapters.errors import DeliveryError
 from config import Settings
 from scheduler.channels import channel_credentials
+from scheduler.backoff import next_attempt_at
 from scheduler.db import session_scope
+from scheduler.delivery import RATE_LIMIT_CLASSES
 from scheduler.logs import get_logger, redact
 from scheduler.models import (
     AttemptStatus,
@@ -55,6 +57,7 @@ def reconcile_post(
         platform, account = str(channel.platform), channel.account_id
         credentials = channel_credentials(channel, settings=settings)
         tries = int(state.get("reconcile_tries", 0)) + 1
+        state_error = post.last_error or ""
     since = (first or utcnow()) - timedelta(minutes=5)
     adapter = build_adapter(platform, settings=settings, client=client)
     now = utcnow()
@@ -104,19 +107,59 @@ def reconcile_post(
                 )
             outcome = "published"
         elif published is False and tries <= MAX_RECONCILE_TRIES:
+            # Proven absent: the ambiguous attempts become ordinary retries, with back-off.
             s.execute(
-                sa.update(Post)
-                .where(*where)
+                sa.update(DeliveryAttempt)
+                .where(
+                    col(DeliveryAttempt.post_id) == post_id,
+                    col(DeliveryAttempt.status) == AttemptStatus.UNKNOWN,
+                )
                 .values(
-                    status=PostStatus.RETRY_WAIT,
-                    next_attempt_at=now,
-                    lease_until=None,
-                    platform_state=new_state,
-                    updated_at=now,
-                    last_error="The platform confirmed the post is not there; sending it again.",
+                    status=AttemptStatus.RETRY,
+                    message=sa.func.coalesce(col(DeliveryAttempt.message), "")
+                    + " — reconciliation: not published.",
                 )
             )
-            outcome = "retry_wait"
+            used = s.execute(
+                sa.select(sa.func.count())
+                .select_from(DeliveryAttempt)
+                .where(
+                    col(DeliveryAttempt.post_id) == post_id,
+                    col(DeliveryAttempt.error_class).not_in(sorted(RATE_LIMIT_CLASSES)),
+                )
+            ).scalar_one()
+            if used >= settings.max_attempts:
+                s.execute(
+                    sa.update(Post)
+                    .where(*where)
+                    .values(
+                        status=PostStatus.FAILED,
+                        lease_until=None,
+                        platform_state=new_state,
+                        updated_at=now,
+                        last_error=f"Gave up after {used} attempts; the platform "
+                        f"confirmed the post is not there. Last error: {state_error}"[:2000],
+                    )
+                )
+                outcome = "failed"
+            else:
+                due = next_attempt_at(
+                    now, used, base=settings.backoff_base_seconds, cap=settings.backoff_max_seconds
+                )
+                s.execute(
+                    sa.update(Post)
+                    .where(*where)
+                    .values(
+                        status=PostStatus.RETRY_WAIT,
+                        next_attempt_at=due,
+                        lease_until=None,
+                        platform_state=new_state,
+                        updated_at=now,
+                        last_error="The platform confirmed the post is not there; it will be sent "
+                        "again.",
+                    )
+                )
+                outcome = "retry_wait"
         elif published is None and tries < MAX_RECONCILE_TRIES and answer is None:
             # The platform could not be asked (error): try again after the lease.
             s.execute(

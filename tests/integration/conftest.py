@@ -41,8 +41,9 @@ def module_redis_url() -> Iterator[str]:
     client.flushdb()
 
 
-def make_stack(request: pytest.FixtureRequest, tmp: Path, backend: str,
-               overrides: dict[str, Any] | None = None) -> Stack:
+def make_stack(
+    request: pytest.FixtureRequest, tmp: Path, backend: str, overrides: dict[str, Any] | None = None
+) -> Stack:
     if backend == "postgres+redis":
         db = request.getfixturevalue("module_pg_url")
         broker = request.getfixturevalue("module_redis_url")

@@ -18,8 +18,9 @@ from tests.utils.stack import Stack, wait_until
 
 
 @pytest.fixture(scope="module", params=["postgres+redis", "embedded"])
-def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[Stack]:
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     tmp: Path = tmp_path_factory.mktemp(request.param.replace("+", "_"))
     st = make_stack(request, tmp, request.param)
     st.start_worker()
@@ -47,15 +48,19 @@ def test_fixture_article_ends_as_three_published_posts_with_attempts_recorded(
     stack: Stack,
 ) -> None:
     article_id = ingest(stack, "e2e")
-    posts = wait_until(lambda: settled(stack, article_id, {PostStatus.PUBLISHED}), timeout=60,
-                       message="three published posts\n" + stack.worker_logs())
+    posts = wait_until(
+        lambda: settled(stack, article_id, {PostStatus.PUBLISHED}),
+        timeout=60,
+        message="three published posts\n" + stack.worker_logs(),
+    )
     assert sorted(p.platform for p in posts) == ["facebook", "instagram", "x"]
     for post in posts:
         assert post.external_id and post.external_url, post
         assert post.rendered_revision == 1
     with Session(stack.engine) as s:
-        attempts = s.exec(select(DeliveryAttempt).where(
-            DeliveryAttempt.post_id.in_([p.id for p in posts]))).all()  # type: ignore[attr-defined]
+        attempts = s.exec(
+            select(DeliveryAttempt).where(DeliveryAttempt.post_id.in_([p.id for p in posts]))
+        ).all()  # type: ignore[attr-defined]
     assert len(attempts) == 3
     assert {a.status for a in attempts} == {AttemptStatus.SUCCEEDED}
     assert all(a.latency_ms is not None and a.worker and a.http_status for a in attempts)

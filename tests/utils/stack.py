@@ -25,8 +25,9 @@ from config import Settings
 from scheduler.api.app import create_app
 from scheduler.bootstrap import ensure_ready
 from scheduler.db import make_engine
-from scheduler.models import Post
+from scheduler.models import Post, ServiceState
 from scheduler.runner import worker_command
+from scheduler.state import WORKER_HEARTBEAT_PREFIX
 from scheduler.ticker import start_ticker
 from workers.celery_app import celery_sender, make_celery
 
@@ -39,8 +40,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(predicate: Callable[[], Any], *, timeout: float, interval: float = 0.2,
-               message: str = "condition") -> Any:
+def wait_until(
+    predicate: Callable[[], Any],
+    *,
+    timeout: float,
+    interval: float = 0.2,
+    message: str = "condition",
+) -> Any:
     """Poll until ``predicate()`` is truthy; fail with ``message`` after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -57,8 +63,14 @@ class ApiServer:
 
     def __init__(self, settings: Settings, port: int) -> None:
         self.port = port
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                log_config=None, access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -78,8 +90,15 @@ class ApiServer:
 class Stack:
     """Everything newsrelay runs, wired together for one test module."""
 
-    def __init__(self, tmp: Path, *, database_url: str, broker_url: str | None,
-                 overrides: dict[str, Any] | None = None, worker_concurrency: int = 8) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        *,
+        database_url: str,
+        broker_url: str | None,
+        overrides: dict[str, Any] | None = None,
+        worker_concurrency: int = 8,
+    ) -> None:
         self.tmp = tmp
         self.sandbox = SandboxServer("127.0.0.1", 0)
         self.sandbox.start()
@@ -108,7 +127,8 @@ class Stack:
             self.env["NEWSRELAY_BROKER_URL"] = broker_url
         for key, value in (overrides or {}).items():
             self.env[f"NEWSRELAY_{key.upper()}"] = (
-                value if isinstance(value, str) else json.dumps(value))
+                value if isinstance(value, str) else json.dumps(value)
+            )
         self.settings = self._settings()
         self.engine: Engine = make_engine(database_url)
         ensure_ready(self.settings, sandbox_channels=True)
@@ -129,14 +149,35 @@ class Stack:
             os.environ.clear()
             os.environ.update(saved)
 
-    def start_worker(self, *, name: str | None = None) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, *, name: str | None = None, wait: bool = True
+    ) -> subprocess.Popen[bytes]:
+        """Start a real Celery worker process; by default wait until it is consuming."""
         log = open(self.tmp / f"worker-{len(self.workers)}.log", "ab")  # noqa: SIM115
-        cmd = worker_command(concurrency=self.worker_concurrency,
-                             name=name or f"w{len(self.workers)}-{uuid.uuid4().hex[:6]}@%h")
-        proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,  # noqa: S603
-                                cwd=ROOT, start_new_session=True)
+        name = name or f"w{len(self.workers)}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
+        cmd = worker_command(concurrency=self.worker_concurrency, name=name)
+        proc = subprocess.Popen(
+            cmd,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,  # noqa: S603
+            cwd=ROOT,
+            start_new_session=True,
+        )
         self.workers.append(proc)
+        if wait:
+            key = WORKER_HEARTBEAT_PREFIX + name
+            wait_until(
+                lambda: self._beat(key) or proc.poll() is not None,
+                timeout=60,
+                message=f"worker {name} to be ready",
+            )
+            assert proc.poll() is None, self.worker_logs()
         return proc
+
+    def _beat(self, key: str) -> bool:
+        with Session(self.engine) as s:
+            return s.get(ServiceState, key) is not None
 
     def kill_worker(self, proc: subprocess.Popen[bytes]) -> None:
         """SIGKILL the worker's whole process group (main process and any children)."""
@@ -144,8 +185,9 @@ class Stack:
         proc.wait(timeout=10)
 
     def start_scheduler(self) -> None:
-        self.ticker = start_ticker(settings=self.settings, engine=self.engine,
-                                   send=celery_sender(self.celery))
+        self.ticker = start_ticker(
+            settings=self.settings, engine=self.engine, send=celery_sender(self.celery)
+        )
 
     def stop_scheduler(self) -> None:
         if self.ticker is not None:
@@ -157,8 +199,9 @@ class Stack:
             return list(s.exec(select(Post)).all())
 
     def worker_logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-4000:]
-                         for p in sorted(self.tmp.glob("worker-*.log")))
+        return "\n".join(
+            p.read_text(errors="replace")[-4000:] for p in sorted(self.tmp.glob("worker-*.log"))
+        )
 
     def close(self) -> None:
         self.stop_scheduler()
