@@ -17,8 +17,8 @@ from sqlmodel import col
 from adapters import build_adapter
 from adapters.errors import DeliveryError
 from config import Settings
-from scheduler.channels import channel_credentials
 from scheduler.backoff import next_attempt_at
+from scheduler.channels import channel_credentials
 from scheduler.db import session_scope
 from scheduler.delivery import RATE_LIMIT_CLASSES
 from scheduler.logs import get_logger, redact

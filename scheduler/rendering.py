@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import httpx
 import sqlalchemy as sa
-from adapters.images import ImagePolicy, MediaStore, prepare_instagram_image
 from sqlalchemy.engine import Engine
 
 from adapters import build_adapter
 from adapters.base import ArticleContent, ChannelSettings, Payload
+from adapters.images import ImagePolicy, MediaStore, prepare_instagram_image
 from config import Settings
 from scheduler.articles import article_content
 from scheduler.channels import channel_settings

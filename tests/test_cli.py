@@ -21,7 +21,7 @@ NEWSRELAY = [sys.executable, "-m", "scheduler.cli"]
 def run_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NEWSRELAY_DATA_DIR": str(data_dir)}
     env.pop("NEWSRELAY_DATABASE_URL", None)
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [*NEWSRELAY, *args], capture_output=True, text=True, env=env, timeout=120, check=False
     )
 

@@ -3,6 +3,7 @@ tokens, permanent errors and the ambiguous accepted-then-dropped case."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -135,7 +136,7 @@ def test_server_errors_are_retried_with_backoff_then_published(stack: Stack) -> 
     )
     gaps = [
         (b.started_at - a.finished_at).total_seconds()  # type: ignore[operator]
-        for a, b in zip(attempts, attempts[1:], strict=False)
+        for a, b in itertools.pairwise(attempts)
     ]
     assert all(g >= 0.25 for g in gaps), gaps  # back-off base 0.5 s with equal jitter
     assert creates_for(stack, "fivexx", "facebook") == 1

@@ -160,7 +160,7 @@ class Stack:
             cmd,
             env=self.env,
             stdout=log,
-            stderr=subprocess.STDOUT,  # noqa: S603
+            stderr=subprocess.STDOUT,
             cwd=ROOT,
             start_new_session=True,
         )
