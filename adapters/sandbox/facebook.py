@@ -150,7 +150,7 @@ def _store(
     state, now = call.state, time.time()
     with state.lock:
         if message and published and scheduled_at is None:
-            latest = next((p for p in state.visible_posts("facebook", page) if p.text), None)
+            latest = state.latest_visible("facebook", page)
             if latest is not None and latest.text == message:
                 return bodies.fb_duplicate()
         post_id = f"{page}_{state.new_meta_id()}"

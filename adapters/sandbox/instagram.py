@@ -191,8 +191,12 @@ def quota_total(call: Call) -> int:
 
 def quota_usage(call: Call, *, since: float) -> int:
     """Publishes in the rolling window; carousels count once (PLATFORMS.md §3.3)."""
-    posts = call.state.list_posts(account=call.account, platform="instagram")
-    return sum(1 for p in posts if p.created_at >= since)
+    count = 0
+    for post in reversed(call.state.list_posts(account=call.account, platform="instagram")):
+        if post.created_at < since:
+            break
+        count += 1
+    return count
 
 
 def publishing_limit(call: Call) -> Response:

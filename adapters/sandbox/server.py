@@ -97,7 +97,12 @@ class _Handler(BaseHTTPRequestHandler):
         data = bytearray()
         while True:
             size_line = self.rfile.readline(1024).split(b";")[0].strip()
-            size = int(size_line or b"0", 16)
+            try:
+                size = int(size_line or b"0", 16)
+            except ValueError:
+                self.close_connection = True
+                self._write(Response(400, {"error": "malformed chunked body"}))
+                return None
             if size == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass
@@ -110,16 +115,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline(1024)
 
     def _write(self, response: Response) -> None:
+        # One sendall per response: status line, headers and body together.
         payload = response.encode()
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in response.headers.items():
-            self.send_header(name, value)
+        phrase = self.responses.get(response.status, ("",))[0]
+        lines = [
+            f"{self.protocol_version} {response.status} {phrase}",
+            f"Server: {self.server_version}",
+            f"Date: {self.date_time_string()}",
+            f"Content-Type: {response.content_type}",
+            f"Content-Length: {len(payload)}",
+            *(f"{name}: {value}" for name, value in response.headers.items()),
+        ]
         if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(payload)
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        self.wfile.write(head + payload)
+        self.log_request(response.status)
 
     def _drop(self) -> None:
         """Close the socket without a response: the "accepted, then dropped" fault."""
@@ -155,6 +166,11 @@ class _Server(ThreadingHTTPServer):
         with self._open_lock:
             self._open.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that time out or hang up mid-response are normal under chaos tests; the
+        # stdlib default prints a traceback to stderr.
+        logger.debug("sandbox connection error", exc_info=True)
 
     def close_open_connections(self) -> None:
         """Cut idle keep-alive connections so a stopped sandbox really stops answering."""

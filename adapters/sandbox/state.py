@@ -188,6 +188,10 @@ class SandboxState:
             self.requests: deque[RequestRecord] = deque(maxlen=_MAX_REQUESTS)
             self.posts: list[Post] = []
             self.posts_by_id: dict[str, Post] = {}
+            # Per-account lists (chronological) and X's (user, text) index keep the per-create
+            # checks O(1) however many posts a benchmark makes.
+            self.posts_by_account: dict[tuple[str, str], list[Post]] = {}
+            self.x_texts: dict[tuple[str, str], str] = {}
             self.x_media: dict[str, XMedia] = {}
             self.containers: dict[str, Container] = {}
             self.x_calls: dict[tuple[str, int], int] = {}
@@ -234,14 +238,22 @@ class SandboxState:
         with self.lock:
             self.posts.append(post)
             self.posts_by_id[post.id] = post
+            self.posts_by_account.setdefault((post.platform, post.account), []).append(post)
+            if post.platform == "x" and post.text:
+                self.x_texts[(post.account, post.text)] = post.id
 
     def remove_post(self, post: Post) -> None:
         with self.lock:
             self.posts.remove(post)
             self.posts_by_id.pop(post.id, None)
+            self.posts_by_account.get((post.platform, post.account), []).remove(post)
+            if self.x_texts.get((post.account, post.text)) == post.id:
+                del self.x_texts[(post.account, post.text)]
 
     def list_posts(self, *, account: str | None = None, platform: str | None = None) -> list[Post]:
         with self.lock:
+            if account is not None and platform is not None:
+                return list(self.posts_by_account.get((platform, account), ()))
             items = list(self.posts)
         return [
             p
@@ -253,11 +265,20 @@ class SandboxState:
     def visible_posts(self, platform: str, account: str) -> list[Post]:
         """The account's visible posts, newest first."""
         now = time.time()
-        posts = [
-            p for p in self.list_posts(account=account, platform=platform) if p.is_visible(now)
-        ]
-        posts.sort(key=lambda p: (p.scheduled_at or p.created_at, p.id), reverse=True)
+        posts = list(reversed(self.list_posts(account=account, platform=platform)))
+        if any(p.scheduled_at is not None or not p.published for p in posts):
+            posts = [p for p in posts if p.is_visible(now)]
+            posts.sort(key=lambda p: p.scheduled_at or p.created_at, reverse=True)
         return posts
+
+    def latest_visible(self, platform: str, account: str) -> Post | None:
+        """The account's newest visible post with text (Facebook's 506 compares with it)."""
+        now = time.time()
+        with self.lock:
+            for post in reversed(self.posts_by_account.get((platform, account), ())):
+                if post.text and post.is_visible(now):
+                    return post
+        return None
 
     # --- usage counters (rate-limit headers) ----------------------------------------------------
     def count_call(self, table: dict[tuple[str, int], int], key: str, window: int) -> int:

@@ -167,10 +167,11 @@ def create_tweet(call: Call) -> Response:
             target = state.posts_by_id.get(reply_to)
             if target is None or target.platform != "x":
                 return bodies.x_not_found("in_reply_to_tweet_id", reply_to)
-            if target.account != user:
-                # Self-serve apps may only reply to posts by the same author (PLATFORMS.md §1.1).
+            if target.account != user and f"@{user}" not in target.text:
+                # Self-serve apps may reply only to their own posts or to posts that mention
+                # them (PLATFORMS.md §1.1); sandbox users are mentioned by their id.
                 return bodies.x_reply_not_allowed()
-        if text and any(p.text == text for p in state.visible_posts("x", user)):
+        if text and (user, text) in state.x_texts:
             return bodies.x_duplicate()
         tweet_id = state.new_x_id()
         state.add_post(

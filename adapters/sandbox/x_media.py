@@ -178,7 +178,7 @@ def append(call: Call) -> Response:
     with call.state.lock:
         if media.finalized_at is not None:
             return bodies.x_invalid_request("The media was already finalized.", {})
-        sizes = dict(media.segments, **{index: len(chunk)})
+        sizes = {**media.segments, index: len(chunk)}
         if sum(sizes.values()) > media.total_bytes:
             return bodies.x_invalid_request(
                 "Segments exceed the total_bytes declared at INIT.",
