@@ -84,8 +84,6 @@ def _system_resolver(host: str) -> list[str]:
 
 def _address_kind(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     """Why an address must not be fetched from, or ``None`` if it is public."""
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
     for kind, flag in (
         ("loopback", addr.is_loopback),
         ("link-local", addr.is_link_local),
@@ -124,6 +122,8 @@ def _check_url(url: str, policy: ImagePolicy, resolver: Resolver) -> None:
         raise ImageError(f"The image host {host} could not be found.")
     networks = [ipaddress.ip_network(n, strict=False) for n in policy.allowed_networks]
     for addr in addresses:
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
         kind = _address_kind(addr)
         if kind and not any(addr in net for net in networks):
             raise ImageError(
@@ -209,9 +209,10 @@ def _to_srgb(img: Image.Image, background: tuple[int, int, int]) -> Image.Image:
         try:
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             out_mode = "RGBA" if img.mode == "RGBA" else "RGB"
-            img = ImageCms.profileToProfile(
+            converted = ImageCms.profileToProfile(
                 img, src, ImageCms.createProfile("sRGB"), outputMode=out_mode
             )
+            img = converted or img
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass  # a broken profile: fall back to a plain conversion below
     if img.mode.startswith("I"):  # 16-bit greyscale (PNG): scale to 8 bits, do not clip
@@ -264,7 +265,9 @@ def fit_for_instagram(
         out_w, out_h = _fit_size(*img.size)
         canvas = img.resize((out_w, out_h), Image.Resampling.LANCZOS)
     else:
-        out_w, out_h = _fit_size(w, h)
+        # The padded canvas at the picture's own scale, so padding never shrinks the picture.
+        ratio = min(max(w / h, IG_MIN_RATIO), IG_MAX_RATIO)
+        out_w, out_h = _fit_size(max(w, round(h * ratio)), max(h, round(w / ratio)))
         scale = min(out_w / w, out_h / h)
         inner = (max(1, min(out_w, round(w * scale))), max(1, min(out_h, round(h * scale))))
         canvas = Image.new("RGB", (out_w, out_h), bg)

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from itertools import accumulate
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
-import regex
-from twitter_text import extract_urls_with_indices
+import regex  # type: ignore[import-untyped]
+from twitter_text import extract_urls_with_indices  # type: ignore[import-untyped]
 
 from adapters.base import ArticleContent, ChannelSettings
 
@@ -75,7 +75,7 @@ def hashtag_from_tag(tag: str) -> str | None:
     if len(words) > 1:
         words = [w[:1].upper() + w[1:] for w in words]
     body = "".join(words)
-    body = regex.sub(r"^\p{M}+", "", body)  # a hashtag cannot start with a combining mark
+    body = str(regex.sub(r"^\p{M}+", "", body))  # a hashtag cannot start with a combining mark
     # X and Instagram do not link an all-digit hashtag (#2025), so it would read as noise.
     if not body or body.replace("_", "").isdigit():
         return None
@@ -284,7 +284,11 @@ def shorten_fields(
         if fits(build(fields)):
             break
         original = fields[name]
-        fields[name] = truncate_to_fit(original, lambda v, n=name: fits(build({**fields, n: v})))
+
+        def fits_with(value: str, name: str = name) -> bool:
+            return fits(build({**fields, name: value}))
+
+        fields[name] = truncate_to_fit(original, fits_with)
         if fields[name] != original:
             changed.append(name)
     return changed
