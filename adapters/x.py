@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from twitter_text import parse_tweet
+from twitter_text import parse_tweet  # type: ignore[import-untyped]
 
 from adapters.base import (
     ArticleContent,
