@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
-    dispatch_interval: float = 1.0
+    dispatch_interval: float = 0.5
     reap_interval: float = 5.0
     dispatch_batch: int = 100
     queued_lease_seconds: int = 60

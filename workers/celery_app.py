@@ -6,7 +6,9 @@ late acks, reject on worker loss, prefetch 1, JSON only, no result backend, no E
 
 from __future__ import annotations
 
-from celery import Celery
+from typing import Any
+
+from celery import Celery, signals
 
 from adapters.base import PLATFORMS
 from config import Settings, get_settings
@@ -36,6 +38,7 @@ def make_celery(settings: Settings) -> Celery:
         task_create_missing_queues=True,
         worker_max_tasks_per_child=1000,
         worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
         broker_connection_retry_on_startup=True,
         timezone="UTC",
         enable_utc=True,
@@ -60,6 +63,15 @@ def make_celery(settings: Settings) -> Celery:
         )
     app.conf.update(conf)
     return app
+
+
+@signals.setup_logging.connect
+def _structured_logging(**_: Any) -> None:
+    # Connecting this signal stops Celery from configuring logging itself: one JSON format.
+    from scheduler.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(level=settings.log_level, json_output=settings.log_json)
 
 
 celery_app = make_celery(get_settings())
