@@ -12,7 +12,14 @@ from datetime import datetime
 
 from adapters.sandbox import bodies
 from adapters.sandbox.calls import Call
-from adapters.sandbox.images import FetchError, TooLarge, fetch_image, inspect_image
+from adapters.sandbox.images import (
+    FetchError,
+    ImageInfo,
+    TooLarge,
+    fetch_image,
+    inspect_image,
+)
+from adapters.sandbox.paging import graph_page
 from adapters.sandbox.state import Post, iso_meta
 from adapters.sandbox.wire import Response
 
@@ -102,6 +109,7 @@ def create_photo(call: Call) -> Response:
     request = call.request
     text = request.param("caption") or request.param("message") or ""
     url = request.param("url")
+    info: ImageInfo | None
     if "source" in request.files:
         info = inspect_image(request.files["source"])
         if info.size > MAX_PHOTO_BYTES:
@@ -196,17 +204,7 @@ def post_fields(post: Post) -> dict[str, object]:
 
 def list_feed(call: Call) -> Response:
     """``GET /{page-id}/feed`` (and ``/published_posts``): newest first."""
-    value = call.request.param("limit") or "25"
-    limit = max(1, min(100, int(value))) if value.isdigit() else 25
-    since, until = call.request.param("since"), call.request.param("until")
-    posts = [
-        p
-        for p in call.state.visible_posts("facebook", call.account or "")
-        if (not since or not since.isdigit() or p.created_at >= int(since))
-        and (not until or not until.isdigit() or p.created_at <= int(until))
-    ]
-    data = [post_fields(p) for p in posts[:limit]]
-    return Response(200, {"data": data, "paging": {"cursors": {"before": "", "after": ""}}})
+    return graph_page(call, call.state.visible_posts("facebook", call.account or ""), post_fields)
 
 
 def post_object(call: Call, post: Post) -> Response:

@@ -13,6 +13,7 @@ import time
 from adapters.sandbox import bodies
 from adapters.sandbox.calls import Call
 from adapters.sandbox.images import FetchError, TooLarge, fetch_image
+from adapters.sandbox.paging import graph_page
 from adapters.sandbox.state import Container, Post, iso_meta
 from adapters.sandbox.wire import Response
 
@@ -213,10 +214,7 @@ def publishing_limit(call: Call) -> Response:
 
 def list_media(call: Call) -> Response:
     """``GET /{ig-user-id}/media``: recent media, newest first."""
-    limit = _limit(call)
-    posts = call.state.visible_posts("instagram", call.account or "")[:limit]
-    data = [media_fields(p) for p in posts]
-    return Response(200, {"data": data, "paging": {"cursors": {"before": "", "after": ""}}})
+    return graph_page(call, call.state.visible_posts("instagram", call.account or ""), media_fields)
 
 
 def media_fields(post: Post) -> dict[str, object]:
@@ -241,8 +239,3 @@ def media_object(call: Call, post: Post) -> Response:
 
 def _fields(call: Call, *, default: str) -> list[str]:
     return [f.strip() for f in (call.request.param("fields") or default).split(",") if f.strip()]
-
-
-def _limit(call: Call) -> int:
-    value = call.request.param("limit") or "25"
-    return max(1, min(100, int(value))) if value.isdigit() else 25

@@ -17,6 +17,7 @@ from adapters.sandbox import bodies, x_media
 from adapters.sandbox.calls import Call, Handler, run_call
 from adapters.sandbox.state import Post, SandboxState, iso_z
 from adapters.sandbox.wire import TOKEN_PREFIX, Request, Response
+from adapters.sandbox.x_links import wrap_links
 
 _ACCOUNT = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _ID = re.compile(r"^[0-9]{1,19}$")
@@ -186,7 +187,8 @@ def create_tweet(call: Call) -> Response:
                 media_ids=media_ids,
             )
         )
-    data = {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}
+    shown, _entities = wrap_links(text)
+    data = {"id": tweet_id, "text": shown, "edit_history_tweet_ids": [tweet_id]}
     return Response(201, {"data": data}, created_id=tweet_id)
 
 
@@ -320,17 +322,24 @@ def list_tweets(call: Call) -> Response:
     meta.update(newest_id=page[0].id, oldest_id=page[-1].id)
     if len(posts) > max_results:
         meta["next_token"] = page[-1].id
-    data = [
-        {
-            "id": p.id,
-            "text": p.text,
-            "created_at": iso_z(p.created_at),
-            "edit_history_tweet_ids": [p.id],
-            "author_id": p.account,
-        }
-        for p in page
-    ]
+    fields = set((query.get("tweet.fields") or "").split(","))
+    data = [_timeline_item(p, fields) for p in page]
     return Response(200, {"data": data, "meta": meta})
+
+
+def _timeline_item(post: Post, fields: set[str]) -> dict[str, object]:
+    shown, entities = wrap_links(post.text)
+    item: dict[str, object] = {
+        "id": post.id,
+        "text": shown,
+        "created_at": iso_z(post.created_at),
+        "edit_history_tweet_ids": [post.id],
+    }
+    if "author_id" in fields:
+        item["author_id"] = post.account
+    if "entities" in fields and entities:
+        item["entities"] = {"urls": entities}
+    return item
 
 
 def _epoch(value: str | None) -> float | None:

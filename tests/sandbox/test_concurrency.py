@@ -5,20 +5,16 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
 
-from adapters.sandbox import SandboxClient, SandboxServer
+from adapters.sandbox import SandboxClient, SandboxServer, serve
 from tests.sandbox.tokens import graph_token, x_auth
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -84,22 +80,35 @@ def test_latency_does_not_serialise_requests(
     assert elapsed < 1.5
 
 
-def test_serve_runs_until_sigterm_and_exits_cleanly() -> None:
+def test_serve_runs_until_sigterm_and_returns_cleanly() -> None:
+    # serve() installs its signal handlers, so it must run in the main thread; a helper thread
+    # waits until it answers (handlers are installed by then) and sends this process SIGTERM.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    code = f"from adapters.sandbox import serve; serve('127.0.0.1', {port})"
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env={**os.environ})
-    try:
+    answered: list[bool] = []
+
+    def stop_when_up() -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/_sandbox/health").json() == {"ok": True}:
-                    break
+                answered.append(
+                    httpx.get(f"http://127.0.0.1:{port}/_sandbox/health").json() == {"ok": True}
+                )
+                break
             except httpx.TransportError:
-                time.sleep(0.05)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=5) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
+                time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = signal.getsignal(signal.SIGTERM)
+    helper = threading.Thread(target=stop_when_up)
+    helper.start()
+    started = time.monotonic()
+    serve("127.0.0.1", port)
+    helper.join()
+
+    assert answered == [True]
+    assert time.monotonic() - started < 5
+    assert signal.getsignal(signal.SIGTERM) is previous
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/_sandbox/health")

@@ -276,3 +276,19 @@ def test_fb_token_for_another_page_is_refused(http: httpx.Client) -> None:
     response = http.post(f"/v26.0/{PAGE}/feed", data={"message": "m", **graph_token("999")})
 
     assert _error(response) == (200, None)
+
+
+def test_fb_feed_pages_with_after_cursor_and_next_without_token(http: httpx.Client) -> None:
+    for n in range(5):
+        http.post(f"/v26.0/{PAGE}/feed", data={"message": f"m{n}", **graph_token(PAGE)})
+
+    first = http.get(f"/v26.0/{PAGE}/feed", params={"limit": 3, **graph_token(PAGE)}).json()
+    after = first["paging"]["cursors"]["after"]
+    second = http.get(
+        f"/v26.0/{PAGE}/feed", params={"limit": 3, "after": after, **graph_token(PAGE)}
+    ).json()
+
+    assert [p["message"] for p in first["data"]] == ["m4", "m3", "m2"]
+    assert "access_token" not in first["paging"]["next"]
+    assert [p["message"] for p in second["data"]] == ["m1", "m0"]
+    assert "next" not in second["paging"]

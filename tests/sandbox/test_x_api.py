@@ -274,3 +274,17 @@ def test_x_user_15_minute_limit_answers_429_with_remaining_zero(
         "type": "about:blank",
         "status": 429,
     }
+
+
+def test_x_wraps_links_in_tco_and_lists_their_entities(http: httpx.Client) -> None:
+    text = "Dar in Istanbul https://example.com/news/dar-istanbul?utm_source=x"
+    created = http.post("/2/tweets", json={"text": text}, headers=x_auth("42")).json()["data"]
+    listed = http.get(
+        "/2/users/42/tweets", params={"tweet.fields": "created_at,entities"}, headers=x_auth("42")
+    ).json()["data"][0]
+
+    assert created["text"].startswith("Dar in Istanbul https://t.co/")
+    assert listed["text"] == created["text"]
+    [url] = listed["entities"]["urls"]
+    assert url["expanded_url"] == "https://example.com/news/dar-istanbul?utm_source=x"
+    assert listed["text"][url["start"] : url["end"]] == url["url"]
