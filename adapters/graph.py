@@ -131,8 +131,8 @@ def find_in_listing(
         times = [t for t in (parse_graph_time(i.get(time_field)) for i in items) if t]
         if floor is not None and times and min(times) <= floor:
             return ListingMatch(item=None, covered=True)
-        paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
-        cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+        paging = _mapping(body.get("paging"))
+        cursors = _mapping(paging.get("cursors"))
         if not paging.get("next"):
             return ListingMatch(item=None, covered=True)
         if not cursors.get("after"):
@@ -141,3 +141,7 @@ def find_in_listing(
             return ListingMatch(item=None, covered=False)
         params["after"] = str(cursors["after"])
     return ListingMatch(item=None, covered=False)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

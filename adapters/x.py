@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+import time
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +38,7 @@ from adapters.text import (
 )
 from adapters.transport import access_token, bearer, json_body, send
 from adapters.x_errors import classify_x_response
+from adapters.x_upload import upload_media
 
 # Reconciliation reads the account's timeline newest first; a few pages cover any realistic
 # gap, and past them we say "cannot tell" rather than guess (DESIGN.md guarantee 5).
@@ -135,6 +138,8 @@ class XAdapter:
     def __init__(self, *, client: httpx.Client, base_url: str) -> None:
         self.client = client
         self.base_url = base_url.rstrip("/")
+        # Media STATUS polling is the one wait publish() makes (§1.3); injectable for tests.
+        self.sleep: Callable[[float], None] = time.sleep
 
     # --- rendering (pure) -------------------------------------------------------------------
     def render(
@@ -163,6 +168,17 @@ class XAdapter:
     ) -> PublishResult:
         """Create the post with ``POST /2/tweets`` (PLATFORMS.md §1.1)."""
         token = access_token(credentials, platform="X")
+        progress = on_progress or _ignore_progress
+        body: dict[str, Any] = {"text": payload.text}
+        if payload.media:
+            media_ids = list((state or {}).get("media_ids") or [])
+            if not media_ids:
+                media_ids = upload_media(
+                    self.client, self.base_url, token, payload.media, sleep=self.sleep
+                )
+                # Persisted so a retry within the media's 24 h lifetime does not upload again.
+                progress({"media_ids": media_ids})
+            body["media"] = {"media_ids": media_ids}
         response = send(
             self.client,
             "POST",
@@ -170,7 +186,7 @@ class XAdapter:
             platform="X",
             action="create the post",
             publishes=True,
-            json={"text": payload.text},
+            json=body,
             headers=bearer(token),
         )
         rate_limit = parse_x_rate_limit(response.headers)
@@ -191,6 +207,8 @@ class XAdapter:
                 rate_limit=rate_limit,
             )
         error = classify_x_response(response, action="the post", secrets=(token,))
+        if error.subcode == "media-id-expired":
+            progress({"media_ids": None})
         if response.status_code >= 500:
             # §5.1: a server error after POST /2/tweets is retried only after reconciling; X
             # has been seen to create the post and still answer 503.
@@ -278,6 +296,10 @@ class XAdapter:
             detail=f"X's listing has more than {RECONCILE_MAX_PAGES} pages since the attempt; "
             "a person must check the account.",
         )
+
+
+def _ignore_progress(_update: dict[str, Any]) -> None:
+    return None
 
 
 def x_post_url(post_id: str) -> str:

@@ -342,7 +342,7 @@ def x_signal(status: int, body: Any, headers: httpx.Headers | dict[str, str]) ->
     for key in ("detail", "error_description"):
         if isinstance(data.get(key), str) and data[key] not in parts:
             parts.append(data[key])
-    title = data.get("title") if isinstance(data.get("title"), str) else ""
+    title = str(data["title"]) if isinstance(data.get("title"), str) else ""
     processing = data.get("processing_info") or (data.get("data") or {}).get("processing_info")
     media_state = processing.get("state") if isinstance(processing, dict) else None
     if isinstance(processing, dict) and isinstance(processing.get("error"), dict):

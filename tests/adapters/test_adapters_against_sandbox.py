@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -174,6 +175,22 @@ def test_sandbox_x_faults_raise_their_class(
         assert info.value.reset_at > datetime.now(UTC)
         assert info.value.reset_at < datetime.now(UTC) + timedelta(hours=1)
     assert admin.posts(account=X_USER, platform="x") == []
+
+
+def test_sandbox_x_publish_with_image_uploads_through_v2_media_endpoints(
+    sandbox: SandboxServer, admin: SandboxClient, http: httpx.Client, tmp_path: Path
+) -> None:
+    image = tmp_path / "card.jpg"
+    image.write_bytes(_jpeg(1200, 675))
+    media = MediaItem(url="http://unused.invalid/card.jpg", path=str(image), width=1200, height=675)
+    payload = Payload(channel="x", text=unique_text("x-media"), media=[media])
+    progress: list[dict[str, Any]] = []
+    adapter = XAdapter(client=http, base_url=sandbox.url)
+    result = adapter.publish(payload, creds(X_USER), account_id=X_USER, on_progress=progress.append)
+    assert len(progress) == 1 and len(progress[0]["media_ids"]) == 1
+    posts = admin.posts(account=X_USER, platform="x")
+    assert [p["id"] for p in posts] == [result.external_id]
+    assert posts[0]["media_ids"] == progress[0]["media_ids"]
 
 
 # --- Instagram -----------------------------------------------------------------------------
