@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.sandbox.faults import FaultBook
+from adapters.sandbox.faults import FaultBook, FaultConfig, parse_fault
 
 # Twitter's snowflake epoch: ids are ((ms since epoch) << 22 | sequence), 19 digits today.
 _SNOWFLAKE_EPOCH_MS = 1288834974657
@@ -197,6 +197,16 @@ class SandboxState:
             self.x_calls: dict[tuple[str, int], int] = {}
             self.meta_calls: dict[tuple[str, int], int] = {}
             self.faults.clear()
+
+    # --- faults (in-process twins of the admin endpoints) --------------------------------------
+    def set_fault(self, account: str | None, **fields: Any) -> FaultConfig:
+        """Set the fault config of ``account`` (None: every account); see ``parse_fault``."""
+        config = parse_fault({"account": account, **fields})
+        self.faults.set(config)
+        return config
+
+    def clear_faults(self, account: str | None = None) -> None:
+        self.faults.clear(account)
 
     # --- ids ----------------------------------------------------------------------------------
     def new_x_id(self) -> str:

@@ -208,3 +208,28 @@ def test_invalid_fault_config_is_refused(admin: SandboxClient) -> None:
         admin.set_fault("42", error_rate=2)
     with pytest.raises(ValueError, match="unknown fields"):
         admin.set_fault("42", explode=True)
+
+
+def test_x_usage_cap_and_credits_faults_use_their_problem_types(
+    http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    sandbox.state.set_fault(
+        "42",
+        platform="x",
+        fail_next=[{"kind": "usage_capped", "count": 1}, {"kind": "credits", "count": 1}],
+    )
+
+    capped = http.post("/2/tweets", json={"text": "a"}, headers=x_auth("42"))
+    broke = http.post("/2/tweets", json={"text": "b"}, headers=x_auth("42"))
+
+    assert capped.status_code == 429 and capped.json()["type"].endswith("/usage-capped")
+    assert broke.status_code == 402 and broke.json()["type"].endswith("/credits-depleted")
+
+
+def test_fb_blocked_fault_is_368_1390008(http: httpx.Client, sandbox: SandboxServer) -> None:
+    sandbox.state.set_fault(PAGE, platform="facebook", blocked=True)
+
+    response = http.post(f"/v26.0/{PAGE}/feed", data={"message": "m", **graph_token(PAGE)})
+
+    error = response.json()["error"]
+    assert (error["code"], error["error_subcode"]) == (368, 1390008)
