@@ -18,10 +18,9 @@ from collections.abc import Callable
 from adapters.sandbox import bodies, facebook, instagram
 from adapters.sandbox.calls import Call, Handler, run_call
 from adapters.sandbox.state import SandboxState
-from adapters.sandbox.wire import TOKEN_PREFIX, Request, Response
+from adapters.sandbox.wire import Request, Response, account_from_token
 
 DEFAULT_VERSIONS = r"v\d+\.0"
-_ACCOUNT = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _HOUR = 3600
 # Budgets behind the usage percentages; only their shape matters to clients.
 _APP_CALLS_PER_HOUR = 50_000
@@ -40,11 +39,7 @@ _EDGES: dict[tuple[str, str], tuple[str, str, str, Handler]] = {
 
 
 def token_account(request: Request) -> str | None:
-    token = request.param("access_token") or request.bearer_token()
-    if not token or not token.startswith(TOKEN_PREFIX):
-        return None
-    account = token[len(TOKEN_PREFIX) :]
-    return account if _ACCOUNT.match(account) else None
+    return account_from_token(request.param("access_token") or request.bearer_token())
 
 
 def handle(

@@ -7,6 +7,7 @@ X media APPEND: multipart), so the request is parsed once here and handlers read
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesParser
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs
 
 # The sandbox credential of account A is "sandbox-token-A"; not a secret.
 TOKEN_PREFIX = "sandbox-token-"  # noqa: S105
+_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 # Parameters that carry secrets: never recorded, never logged.
 SECRET_PARAMS = frozenset(
@@ -80,6 +82,14 @@ class Request:
         merged.update(self.form)
         merged.update(self.query)
         return {k: str(v)[:500] for k, v in merged.items() if k.lower() not in SECRET_PARAMS}
+
+
+def account_from_token(token: str | None) -> str | None:
+    """The account a sandbox token belongs to, or None for a missing or malformed token."""
+    if not token or not token.startswith(TOKEN_PREFIX):
+        return None
+    account = token[len(TOKEN_PREFIX) :]
+    return account if _ACCOUNT_ID.match(account) else None
 
 
 @dataclass

@@ -16,10 +16,9 @@ from twitter_text import parse_tweet
 from adapters.sandbox import bodies, x_media
 from adapters.sandbox.calls import Call, Handler, run_call
 from adapters.sandbox.state import Post, SandboxState, iso_z
-from adapters.sandbox.wire import TOKEN_PREFIX, Request, Response
+from adapters.sandbox.wire import Request, Response, account_from_token
 from adapters.sandbox.x_links import wrap_links
 
-_ACCOUNT = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _ID = re.compile(r"^[0-9]{1,19}$")
 
 # TweetCreateRequest properties; additionalProperties is false (PLATFORMS.md §1.1).
@@ -55,11 +54,7 @@ _READ_LIMITS = {"list": 900, "upload": 1875, "status": 1000, "delete": 50}
 
 
 def user_from_token(request: Request) -> str | None:
-    token = request.bearer_token()
-    if not token or not token.startswith(TOKEN_PREFIX):
-        return None
-    user = token[len(TOKEN_PREFIX) :]
-    return user if _ACCOUNT.match(user) else None
+    return account_from_token(request.bearer_token())
 
 
 def handle(state: SandboxState, request: Request, base_url: str) -> Response:
