@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     newsroom_timezone: str = "Asia/Karachi"
     log_level: str = "INFO"
     log_json: bool = True
+    max_body_bytes: int = 1024 * 1024
+    webhook_tolerance_seconds: int = 300
 
     dispatch_interval: float = 0.5
     reap_interval: float = 5.0

@@ -214,6 +214,65 @@ def channels_list(as_json: JsonFlag = False) -> None:
         typer.echo(f"{r['id']}  {r['platform']:<10} {r['status']:<12} {r['name']}")
 
 
+keys_app = typer.Typer(help="API keys (stored hashed; shown once).", no_args_is_help=True)
+users_app = typer.Typer(help="Web UI users.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
+ROLE_HELP = "editor, ops or admin"
+
+
+def _role(value: str) -> Any:
+    from scheduler.models import Role
+
+    try:
+        return Role(value)
+    except ValueError:
+        fail(f"unknown role {value!r}; one of {ROLE_HELP}")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help=ROLE_HELP)],
+    name: Annotated[str, typer.Option(help="Who or what uses the key")],
+) -> None:
+    """Create an API key; the key is printed once, on the last line."""
+    from scheduler.auth import create_api_key
+    from scheduler.bootstrap import ensure_ready
+    from scheduler.db import session_scope
+
+    chosen = _role(role)
+    if not name.strip() or len(name) > 200:
+        fail("name: must be 1 to 200 characters")
+    engine = ensure_ready(load_settings())
+    with session_scope(engine) as session:
+        key = create_api_key(session=session, name=name.strip(), role=chosen)
+    typer.echo(f"API key for {name.strip()} ({chosen.value}); store it now, it is not shown again:")
+    typer.echo(key)
+
+
+@users_app.command("create")
+def users_create(
+    role: Annotated[str, typer.Option(help=ROLE_HELP)],
+    username: Annotated[str, typer.Option(help="Login name")],
+    password: Annotated[str | None, typer.Option(help="Omit to be prompted")] = None,
+) -> None:
+    """Create a web UI user (the first admin is created this way)."""
+    from scheduler.auth import create_user
+    from scheduler.bootstrap import ensure_ready
+    from scheduler.db import session_scope
+
+    chosen = _role(role)
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    engine = ensure_ready(load_settings())
+    try:
+        with session_scope(engine) as session:
+            create_user(session=session, username=username.strip(), password=password, role=chosen)
+    except ValueError as exc:
+        fail(str(exc))
+    typer.echo(f"user {username.strip()} created with role {chosen.value}")
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

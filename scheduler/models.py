@@ -278,3 +278,63 @@ class ServiceState(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=100)
     value: dict[str, Any] = _json(dict)
     updated_at: datetime = _created()
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key; only its SHA-256 is stored (keys are 256-bit random, so no slow hash needed)."""
+
+    __tablename__ = "api_key"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=200)
+    role: Role = _enum(Role.EDITOR)
+    prefix: str = Field(max_length=16, index=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _created()
+    last_used_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+
+
+class User(SQLModel, table=True):
+    """A person who logs in to the web UI (password hashed with scrypt)."""
+
+    __tablename__ = "app_user"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    username: str = Field(max_length=100, unique=True)
+    password_hash: str = Field(max_length=300)
+    role: Role = _enum(Role.EDITOR)
+    created_at: datetime = _created()
+    last_login_at: datetime | None = _ts()
+    disabled: bool = False
+
+
+class FeedSource(SQLModel, table=True):
+    """An RSS/Atom feed polled for new articles (the fallback trigger)."""
+
+    __tablename__ = "feed_source"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    url: str = Field(max_length=2000)
+    source: str = Field(max_length=100)
+    interval_seconds: int = 300
+    requires_approval: bool = False
+    etag: str | None = Field(default=None, max_length=500)
+    last_modified: str | None = Field(default=None, max_length=200)
+    last_polled_at: datetime | None = _ts()
+    next_poll_at: datetime | None = _ts()
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, max_length=2000)
+    consecutive_failures: int = 0
+    items_seen: int = 0
+    created_at: datetime = _created()
+
+
+class WebhookReceipt(SQLModel, table=True):
+    """A signature already accepted, refused if replayed inside the timestamp window."""
+
+    __tablename__ = "webhook_receipt"
+
+    signature: str = Field(primary_key=True, max_length=128)
+    received_at: datetime = _created()

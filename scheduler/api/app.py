@@ -1,4 +1,4 @@
-"""The FastAPI application: API, web UI, media store, health."""
+"""The FastAPI application: API under /api/v1, web UI, media store, health."""
 
 from __future__ import annotations
 
@@ -6,18 +6,33 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from config import Settings, get_settings
+from scheduler.api import routes_admin, routes_ops, routes_posts, routes_webhooks
+from scheduler.api.errors import install_error_handlers
+from scheduler.api.limits import BodyLimitMiddleware
+
+API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for these settings."""
     settings = settings or get_settings()
-    app = FastAPI(title="newsrelay", version="0.1.0", openapi_url="/openapi.json")
+    app = FastAPI(
+        title="newsrelay",
+        version="0.1.0",
+        openapi_url="/openapi.json",
+        description="Social-media distribution scheduler for news publishers.",
+    )
     app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
+
+    for module in (routes_posts, routes_webhooks, routes_ops, routes_admin):
+        app.include_router(module.router, prefix=API_PREFIX)
 
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     # Platforms (and the sandbox) fetch fitted images from here: the public media base URL.

@@ -1,0 +1,7 @@
+"""API routes: admin."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

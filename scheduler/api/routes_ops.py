@@ -1,0 +1,7 @@
+"""API routes: ops."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
