@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from adapters import build_adapter
-from adapters.base import Payload, PublishResult
+from adapters.base import ArticleContent, ChannelSettings, Payload, PublishResult
 from adapters.errors import (
     AuthExpiredError,
     DeliveryError,
@@ -60,8 +60,9 @@ RATE_LIMIT_CLASSES = frozenset({"rate_limited", "quota", "blocked"})
 
 
 @dataclass(frozen=True)
-class _Work:
-    attempt_id: uuid.UUID
+class _Snapshot:
+    """What one delivery needs, read inside the fencing transaction."""
+
     post_id: uuid.UUID
     channel_id: uuid.UUID
     platform: str
@@ -71,12 +72,24 @@ class _Work:
     state: dict[str, Any]
     attempt_number: int
     had_ambiguous: bool
+    stale: bool
+    content: ArticleContent
+    settings: ChannelSettings
+    revision: int
 
 
-def _fence(
-    engine: Engine, attempt_id: uuid.UUID, *, settings: Settings, worker: str, now: datetime
-) -> tuple[uuid.UUID, uuid.UUID] | None:
-    """Start the attempt exactly once; None means stale/duplicate (or held by a pause)."""
+def _start_attempt(
+    engine: Engine,
+    attempt_id: uuid.UUID,
+    *,
+    settings: Settings,
+    worker: str,
+    now: datetime,
+) -> _Snapshot | None:
+    """Fence: start the attempt exactly once and load what the call needs, in one transaction.
+
+    None means a stale or duplicate message, or a post held by a pause since it was claimed.
+    """
     with session_scope(engine) as s:
         started = s.execute(
             sa.update(DeliveryAttempt)
@@ -108,17 +121,9 @@ def _fence(
                 .where(col(Post.id) == post_id, col(Post.status) == PostStatus.QUEUED)
                 .values(status=back, lease_until=None, next_attempt_at=None, updated_at=now)
             )
-            s.execute(
-                sa.update(DeliveryAttempt)
-                .where(col(DeliveryAttempt.id) == attempt_id)
-                .values(
-                    status=AttemptStatus.SUPERSEDED,
-                    finished_at=now,
-                    message="held: paused before delivery started",
-                )
-            )
+            _supersede(s, attempt_id, now, "held: paused before delivery started")
             return None
-        moved = s.execute(
+        post = s.execute(
             sa.update(Post)
             .where(col(Post.id) == post_id, col(Post.status) == PostStatus.QUEUED)
             .values(
@@ -126,44 +131,19 @@ def _fence(
                 lease_until=now + timedelta(seconds=settings.publish_lease_seconds),
                 updated_at=now,
             )
-        )
-        if moved.rowcount == 0:  # type: ignore[attr-defined]
+            .returning(Post)
+        ).scalar_one_or_none()
+        if post is None:
             # The post left `queued` (cancelled, rescheduled): this attempt is void.
-            s.execute(
-                sa.update(DeliveryAttempt)
-                .where(col(DeliveryAttempt.id) == attempt_id)
-                .values(
-                    status=AttemptStatus.SUPERSEDED,
-                    finished_at=now,
-                    message="post changed before delivery started",
-                )
-            )
+            _supersede(s, attempt_id, now, "post changed before delivery started")
             return None
-        return post_id, channel_id
-
-
-def _load_work(
-    engine: Engine,
-    attempt_id: uuid.UUID,
-    post_id: uuid.UUID,
-    *,
-    settings: Settings,
-    client: httpx.Client,
-) -> _Work | str:
-    """Everything the publish call needs; a string is a reason the post cannot be sent."""
-    with session_scope(engine) as s:
-        post = s.get(Post, post_id)
-        attempt = s.get(DeliveryAttempt, attempt_id)
-        assert post is not None and attempt is not None
         article = s.get(Article, post.article_id)
-        channel = s.get(Channel, post.channel_id)
-        assert article is not None and channel is not None
+        assert article is not None
         earlier = s.execute(
             sa.select(col(DeliveryAttempt.status), col(DeliveryAttempt.error_class)).where(
                 col(DeliveryAttempt.post_id) == post_id, col(DeliveryAttempt.id) != attempt_id
             )
         ).all()
-        had_ambiguous = any(ec == "ambiguous" for _, ec in earlier)
         # Rate limits do not use up the retry budget: only count the other attempts.
         budget_used = 1 + sum(
             1
@@ -171,49 +151,55 @@ def _load_work(
             if st in (AttemptStatus.RETRY, AttemptStatus.FAILED, AttemptStatus.UNKNOWN)
             and ec not in RATE_LIMIT_CLASSES
         )
-        stale = article.revision != post.rendered_revision and post.text_override is None
-        content = article_content(article)
-        cs = channel_settings(channel)
-        payload = payload_from_post(post)
-        revision = article.revision
-        work = dict(
-            channel_id=channel.id,
+        return _Snapshot(
+            post_id=post_id,
+            channel_id=channel_id,
             platform=str(channel.platform),
             account_id=channel.account_id,
             credentials=channel_credentials(channel, settings=settings),
+            payload=payload_from_post(post),
             state=dict(post.platform_state or {}),
             attempt_number=budget_used,
+            had_ambiguous=any(ec == "ambiguous" for _, ec in earlier),
+            stale=article.revision != post.rendered_revision and post.text_override is None,
+            content=article_content(article),
+            settings=channel_settings(channel),
+            revision=article.revision,
         )
-    if stale:
-        # The article was corrected after this post was rendered: send the correction.
-        payload = render_for_channel(
-            content,
-            work["platform"],
-            cs,
-            settings=settings,  # type: ignore[arg-type]
-            client=client,
-        )
-        if payload.problems:
-            return "The corrected article cannot be posted as it is: " + " ".join(payload.problems)
-        with session_scope(engine) as s:
-            s.execute(
-                sa.update(Post)
-                .where(col(Post.id) == post_id)
-                .values(
-                    text=payload.text,
-                    link=payload.link,
-                    media=[m.as_dict() for m in payload.media],
-                    warnings=payload.warnings,
-                    weighted_length=payload.weighted_length,
-                    fingerprint=payload.fingerprint,
-                    rendered_revision=revision,
-                )
-            )
+
+
+def _supersede(s: Session, attempt_id: uuid.UUID, now: datetime, why: str) -> None:
+    s.execute(
+        sa.update(DeliveryAttempt)
+        .where(col(DeliveryAttempt.id) == attempt_id)
+        .values(status=AttemptStatus.SUPERSEDED, finished_at=now, message=why)
+    )
+
+
+def _refresh_stale(
+    engine: Engine, snap: _Snapshot, *, settings: Settings, client: httpx.Client
+) -> Payload | str:
+    """Re-render a post whose article was corrected after rendering; a string is a refusal."""
+    payload = render_for_channel(
+        snap.content, snap.platform, snap.settings, settings=settings, client=client
+    )
     if payload.problems:
-        return "The post has problems to fix first: " + " ".join(payload.problems)
-    return _Work(
-        attempt_id=attempt_id, post_id=post_id, payload=payload, had_ambiguous=had_ambiguous, **work
-    )  # type: ignore[arg-type]
+        return "The corrected article cannot be posted as it is: " + " ".join(payload.problems)
+    with session_scope(engine) as s:
+        s.execute(
+            sa.update(Post)
+            .where(col(Post.id) == snap.post_id)
+            .values(
+                text=payload.text,
+                link=payload.link,
+                media=[m.as_dict() for m in payload.media],
+                warnings=payload.warnings,
+                weighted_length=payload.weighted_length,
+                fingerprint=payload.fingerprint,
+                rendered_revision=snap.revision,
+            )
+        )
+    return payload
 
 
 def _progress_saver(engine: Engine, post_id: uuid.UUID) -> Any:
@@ -240,49 +226,63 @@ def deliver_attempt(
 ) -> str:
     """Deliver one attempt end to end; returns the outcome (for logs and tests)."""
     now = utcnow()
-    fenced = _fence(engine, attempt_id, settings=settings, worker=worker, now=now)
-    if fenced is None:
+    try:
+        snap = _start_attempt(engine, attempt_id, settings=settings, worker=worker, now=now)
+    except Exception:
+        log.error("attempt_start_failed", attempt_id=str(attempt_id), exc_info=True)
+        raise  # nothing was sent; the lease expires and the reaper handles the post
+    if snap is None:
         log.info("attempt_fenced", attempt_id=str(attempt_id))
         return "stale"
-    post_id, channel_id = fenced
+    outcome = dict(
+        engine=engine,
+        attempt_id=attempt_id,
+        post_id=snap.post_id,
+        channel_id=snap.channel_id,
+        settings=settings,
+    )
+    payload = snap.payload
     try:
-        work = _load_work(engine, attempt_id, post_id, settings=settings, client=client)
+        if snap.stale:
+            refreshed = _refresh_stale(engine, snap, settings=settings, client=client)
+            if isinstance(refreshed, str):
+                return record_attempt_outcome(
+                    **outcome,
+                    error=PermanentError(refreshed),  # type: ignore[arg-type]
+                    latency_ms=0,
+                    to_draft=True,
+                )
+            payload = refreshed
     except Exception as exc:  # nothing was sent: a readable failure, retried with back-off
         err = RetryableError(
             f"Preparing the post failed before sending: {type(exc).__name__}: "
             f"{redact(str(exc))[:300]}"
         )
         return record_attempt_outcome(
-            engine=engine,
-            attempt_id=attempt_id,
-            post_id=post_id,
-            channel_id=channel_id,
-            settings=settings,
+            **outcome,
             error=err,
-            latency_ms=0,
+            latency_ms=0,  # type: ignore[arg-type]
+            attempt_number=snap.attempt_number,
         )
-    if isinstance(work, str):
+    if payload.problems:
+        refusal = "The post has problems to fix first: " + " ".join(payload.problems)
         return record_attempt_outcome(
-            engine=engine,
-            attempt_id=attempt_id,
-            post_id=post_id,
-            channel_id=channel_id,
-            settings=settings,
-            error=PermanentError(work),
+            **outcome,
+            error=PermanentError(refusal),  # type: ignore[arg-type]
             latency_ms=0,
             to_draft=True,
         )
-    adapter = build_adapter(work.platform, settings=settings, client=client)
+    adapter = build_adapter(snap.platform, settings=settings, client=client)
     started = time.perf_counter()
     result: PublishResult | None = None
     error: DeliveryError | None = None
     try:
         result = adapter.publish(
-            work.payload,
-            work.credentials,
-            account_id=work.account_id,
-            state=work.state,
-            on_progress=_progress_saver(engine, post_id),
+            payload,
+            snap.credentials,
+            account_id=snap.account_id,
+            state=snap.state,
+            on_progress=_progress_saver(engine, snap.post_id),
         )
     except DuplicateContentError as exc:
         # After an ambiguous attempt a "duplicate" most likely means our own earlier post.
@@ -290,7 +290,7 @@ def deliver_attempt(
             UnknownOutcomeError(
                 exc.message, http_status=exc.http_status, code=exc.code, subcode=exc.subcode
             )
-            if work.had_ambiguous
+            if snap.had_ambiguous
             else exc
         )
     except DeliveryError as exc:
@@ -302,15 +302,11 @@ def deliver_attempt(
         )
     latency_ms = int((time.perf_counter() - started) * 1000)
     return record_attempt_outcome(
-        engine=engine,
-        attempt_id=attempt_id,
-        post_id=post_id,
-        channel_id=channel_id,
-        settings=settings,
+        **outcome,
         result=result,
-        error=error,
+        error=error,  # type: ignore[arg-type]
         latency_ms=latency_ms,
-        attempt_number=work.attempt_number,
+        attempt_number=snap.attempt_number,
     )
 
 
@@ -332,6 +328,7 @@ def record_attempt_outcome(
     attempt_values: dict[str, Any] = {"finished_at": now, "latency_ms": latency_ms}
     post_values: dict[str, Any] = {"lease_until": None, "updated_at": now}
     channel_values: dict[str, Any] = {}
+    success_rate_limit: dict[str, Any] | None = None
     if result is not None:
         outcome = "published"
         attempt_values.update(
@@ -349,7 +346,7 @@ def record_attempt_outcome(
             last_error=None,
             next_attempt_at=None,
         )
-        channel_values.update(last_success_at=now, rate_limit=result.rate_limit)
+        success_rate_limit = result.rate_limit
     else:
         assert error is not None
         message = redact(error.message)[:2000]
@@ -430,6 +427,20 @@ def record_attempt_outcome(
         if channel_values:
             s.execute(
                 sa.update(Channel).where(col(Channel.id) == channel_id).values(**channel_values)
+            )
+        if success_rate_limit is not None:
+            # Every success on a channel would otherwise update (and lock) the same row and
+            # serialise the workers; a few seconds of staleness in channel health is fine.
+            s.execute(
+                sa.update(Channel)
+                .where(
+                    col(Channel.id) == channel_id,
+                    sa.or_(
+                        col(Channel.last_success_at).is_(None),
+                        col(Channel.last_success_at) < now - timedelta(seconds=5),
+                    ),
+                )
+                .values(last_success_at=now, rate_limit=success_rate_limit)
             )
         if outcome == "needs_reauth":
             # Hold the channel's other waiting posts too; reconnecting releases them.

@@ -26,7 +26,8 @@ WORKER_NAME = f"{socket.gethostname()}:{threading.get_native_id()}"
 
 @lru_cache(maxsize=1)
 def _engine() -> Engine:
-    return make_engine(get_settings().resolved_database_url)
+    # Enough connections for a threads pool of dozens without waiting on the pool.
+    return make_engine(get_settings().resolved_database_url, pool_size=20, max_overflow=80)
 
 
 @lru_cache(maxsize=1)
@@ -94,3 +95,8 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
 @signals.worker_shutdown.connect
 def _stop(**_: Any) -> None:
     _stop_heartbeat.set()
+
+
+@celery_app.task(name="newsrelay.noop")
+def noop_task() -> None:
+    """Does nothing: measures Celery's own overhead on the broker (bench/delivery.py)."""

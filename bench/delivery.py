@@ -1,0 +1,212 @@
+"""Delivery throughput and dispatch lateness on PostgreSQL + Redis with real processes.
+
+Prints, in one run:
+  * Celery's own no-op task rate on the same broker and worker pool;
+  * newsrelay's end-to-end deliveries/s against the sandbox with 100 ms platform latency;
+  * dispatch lateness (attempt start minus scheduled_at), p50 and p99, for 1,000 posts due at
+    the same moment and for a steady 50 posts/s.
+
+    .venv/bin/python bench/delivery.py [--posts 1000] [--concurrency 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from adapters.images import MediaStore, headline_card
+from bench.common import (
+    Processes, bench_env, free_port, fresh_pg_database, percentile, wait_for,
+)
+from config import Settings
+from scheduler.bootstrap import ensure_ready
+from scheduler.db import make_engine, session_scope
+from scheduler.models import Article, Channel, DeliveryAttempt, Post, PostStatus, utcnow
+from scheduler.state import WORKER_HEARTBEAT_PREFIX
+from workers.celery_app import make_celery
+
+SETTLED = (PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.NEEDS_REVIEW)
+
+
+def create_posts(engine: Any, settings: Settings, n: int, tag: str,
+                 platforms: list[str]) -> list[uuid.UUID]:
+    """n rendered posts spread over the three channels, scheduled far in the future."""
+    store = MediaStore(settings.media_dir, settings.resolved_media_base_url)
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    card = store.save_jpeg(headline_card("Benchmark"), width=1080, height=1350)
+    later = utcnow() + timedelta(days=1)
+    ids: list[uuid.UUID] = []
+    with session_scope(engine) as s:
+        channels = [c for c in s.exec(select(Channel)).all() if c.platform in platforms]
+        for i in range(0, n, len(channels)):
+            article = Article(source="bench", external_id=f"{tag}-{i}", url=f"https://b.example/{i}",
+                              title=f"Bench {tag} {i}", published_at=utcnow())
+            s.add(article)
+            s.flush()
+            for ch in channels[: n - i]:
+                post = Post(article_id=article.id, channel_id=ch.id, platform=ch.platform,
+                            status=PostStatus.SCHEDULED, text=f"Bench {tag} {i} {ch.platform}",
+                            link=None if ch.platform == "instagram" else article.url,
+                            media=[card.as_dict()] if ch.platform == "instagram" else [],
+                            rendered_revision=1, render_requested_revision=1, scheduled_at=later)
+                s.add(post)
+                ids.append(post.id)
+    return ids
+
+
+def settled(engine: Any, ids: list[uuid.UUID]) -> bool:
+    with Session(engine) as s:
+        left = s.execute(sa.select(sa.func.count()).select_from(Post).where(
+            col(Post.id).in_(ids), col(Post.status).not_in(SETTLED))).scalar_one()
+    return left == 0
+
+
+def attempt_stats(engine: Any, ids: list[uuid.UUID]) -> tuple[list[float], float, int, int]:
+    """Lateness of first attempts (s), span first start → last finish (s), published, total."""
+    with Session(engine) as s:
+        rows = s.execute(sa.select(DeliveryAttempt.number, DeliveryAttempt.started_at,  # type: ignore[call-overload]
+                                   DeliveryAttempt.finished_at, Post.scheduled_at, Post.status)
+                         .join(Post, col(Post.id) == col(DeliveryAttempt.post_id))
+                         .where(col(Post.id).in_(ids))).all()
+    first = [r for r in rows if r[0] == 1 and r[1] is not None]
+    lateness = [(r[1] - r[3]).total_seconds() for r in first]
+    span = (max(r[2] for r in rows if r[2]) - min(r[1] for r in first)).total_seconds()
+    published = sum(1 for r in first if r[4] == PostStatus.PUBLISHED)
+    return lateness, span, published, len(ids)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11")
+    parser.add_argument("--posts", type=int, default=1000)
+    parser.add_argument("--noop", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--platforms", default="x,instagram,facebook",
+                        help="comma-separated channels to spread the posts over")
+    args = parser.parse_args()
+
+    r = redis.Redis.from_url(args.redis_url)
+    r.flushdb()
+    tmp = Path(tempfile.mkdtemp(prefix="nr-bench-"))
+    sandbox_port, api_port = free_port(), free_port()
+    with fresh_pg_database(args.pg_admin_url) as db_url:
+        values = dict(
+            database_url=db_url, broker_url=args.redis_url, data_dir=str(tmp / "data"),
+            public_base_url=f"http://127.0.0.1:{api_port}", sandbox_port=str(sandbox_port),
+            log_level="WARNING", environment="test", http__read_timeout="10",
+        )
+        env = bench_env(**values)
+        settings = Settings(**{k: v for k, v in values.items()})  # type: ignore[arg-type]
+        engine = make_engine(db_url)
+        ensure_ready(settings, sandbox_channels=True)
+        procs = Processes(env, tmp)
+        try:
+            procs.start("sandbox", "-m", "scheduler.cli", "sandbox", "--port", str(sandbox_port))
+            procs.start("api", "-m", "scheduler.cli", "api", "--port", str(api_port))
+            procs.start("worker", "-m", "celery", "-A", "workers.celery_app", "worker", "-P",
+                        "threads", "-c", str(args.concurrency), "-Q",
+                        "format,deliver.x,deliver.instagram,deliver.facebook,bench",
+                        "--without-gossip", "--without-mingle", "--without-heartbeat", "-n",
+                        "bench@%h", "-l", "WARNING")
+
+            def worker_ready() -> bool:
+                with Session(engine) as s:
+                    return bool(s.execute(sa.text("SELECT count(*) FROM service_state WHERE key "
+                                                  "LIKE :p"), {"p": WORKER_HEARTBEAT_PREFIX + "%"}
+                                          ).scalar_one())
+            wait_for(worker_ready, timeout=60)
+            wait_for(lambda: _up(f"http://127.0.0.1:{sandbox_port}/_sandbox/health"), timeout=30)
+            wait_for(lambda: _up(f"http://127.0.0.1:{api_port}/healthz"), timeout=30)
+            print(f"machine: {_machine()}; worker pool threads x{args.concurrency}; "
+                  f"broker Redis; database PostgreSQL")
+
+            # 1. Celery's own no-op rate on the same broker and pool.
+            app = make_celery(settings)
+            t0 = time.perf_counter()
+            with app.producer_or_acquire() as producer:
+                for _ in range(args.noop):
+                    app.send_task("newsrelay.noop", queue="bench", producer=producer)
+            wait_for(lambda: r.llen("bench") == 0 and r.hlen("unacked") == 0, timeout=300,
+                     interval=0.01)
+            noop_rate = args.noop / (time.perf_counter() - t0)
+            print(f"celery no-op tasks: {args.noop} in {args.noop / noop_rate:.2f} s "
+                  f"= {noop_rate:.0f} tasks/s")
+
+            # 2. End-to-end deliveries with platform latency, 1,000 due at the same moment.
+            httpx.post(f"http://127.0.0.1:{sandbox_port}/_sandbox/faults",
+                       json={"account": None, "latency_ms": args.latency_ms,
+                             # Far above Instagram's real 100 publishes/24 h: a load test.
+                             "quota_total": 10_000_000}).raise_for_status()
+            platforms = args.platforms.split(",")
+            burst = create_posts(engine, settings, args.posts, "burst", platforms)
+            steady = create_posts(engine, settings, args.posts, "steady", platforms)
+            procs.start("scheduler", "-m", "scheduler.cli", "scheduler")
+            time.sleep(2)
+            due = utcnow()
+            with session_scope(engine) as s:
+                s.execute(sa.update(Post).where(col(Post.id).in_(burst)).values(scheduled_at=due))
+            _wait_settled(engine, burst)
+            lateness, span, published, total = attempt_stats(engine, burst)
+            rate = published / span
+            print(f"end-to-end deliveries ({args.latency_ms} ms platform latency, {args.platforms}): "
+                  f"{published}/{total} published in {span:.2f} s = {rate:.0f} deliveries/s "
+                  f"({rate / noop_rate:.0%} of the no-op rate)")
+            print(f"dispatch lateness, {total} due at once: p50 {percentile(lateness, 50):.3f} s, "
+                  f"p99 {percentile(lateness, 99):.3f} s")
+
+            # 3. A steady arrival rate.
+            start = utcnow() + timedelta(seconds=2)
+            with session_scope(engine) as s:
+                for i, pid in enumerate(steady):
+                    s.execute(sa.update(Post).where(col(Post.id) == pid).values(
+                        scheduled_at=start + timedelta(seconds=i / args.rate)))
+            _wait_settled(engine, steady)
+            lateness, span, published, total = attempt_stats(engine, steady)
+            print(f"dispatch lateness, steady {args.rate:.0f} posts/s ({total} posts): "
+                  f"p50 {percentile(lateness, 50):.3f} s, p99 {percentile(lateness, 99):.3f} s, "
+                  f"max {max(lateness):.3f} s; {published} published")
+        finally:
+            procs.stop_all()
+            engine.dispose()
+    r.flushdb()
+
+
+def _wait_settled(engine: Any, ids: list[uuid.UUID]) -> None:
+    try:
+        wait_for(lambda: settled(engine, ids), timeout=600, interval=0.2)
+    except TimeoutError:
+        with Session(engine) as s:
+            counts = s.execute(sa.select(Post.status, sa.func.count()).where(  # type: ignore[call-overload]
+                col(Post.id).in_(ids)).group_by(Post.status)).all()
+        raise SystemExit(f"posts did not settle: {dict(counts)}") from None
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _machine() -> str:
+    import os
+    import platform
+
+    return f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+if __name__ == "__main__":
+    main()
