@@ -46,7 +46,8 @@ class IntakeResult:
 
 def content_hash(data: ArticleIn) -> str:
     """A digest of everything a post may be rendered from."""
-    payload = data.model_dump(mode="json")
+    # The revision number is bookkeeping, not content: the digest changes only when the text does.
+    payload = data.model_dump(mode="json", exclude={"revision"})
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -101,11 +102,13 @@ def ingest_article(
 ) -> IntakeResult:
     """Store or update an article and make sure it has one post per channel.
 
-    ``revision=None`` (the CLI) always raises the revision of a known article and re-renders its
-    unpublished posts.  An explicit revision (webhooks, feeds) is idempotent: a revision at or
-    below the stored one changes nothing.
+    ``revision=None`` (the CLI, when the JSON has no ``revision``) always raises the revision of a
+    known article and re-renders its unpublished posts.  An explicit revision (webhooks, feeds)
+    is idempotent: a revision at or below the stored one changes nothing.
     """
     now = now or utcnow()
+    if revision is None:
+        revision = data.revision  # the article JSON may carry the CMS's own revision
     try:
         with session.begin_nested():
             return _ingest(session=session, data=data, actor=actor, revision=revision, now=now)

@@ -58,6 +58,9 @@ class ArticleIn(BaseModel):
     reading_minutes: Annotated[int, Field(ge=0, le=1000)] | None = None
     published_at: AwareDatetime
     priority: Literal["normal", "breaking"] = "normal"
+    #: The CMS's revision number; when given, intake is idempotent on (source, external_id,
+    #: revision).  Not part of the content (see ``content()`` and ``content_hash``).
+    revision: Annotated[int, Field(ge=1)] | None = None
 
     def content(self, *, revision: int = 1) -> ArticleContent:
         """The adapter-facing view of this article."""
