@@ -1,0 +1,97 @@
+"""``newsrelay run`` (the README's first command) delivers the fixture article end to end, and
+the CLI shows it: posts list, deliveries and what the sandbox received."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import FIXTURE_ARTICLE
+from tests.utils.stack import ROOT, free_port, wait_until
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRELAY_")}
+    env.update(
+        NEWSRELAY_DATA_DIR=str(tmp_path / "data"),
+        NEWSRELAY_SANDBOX_PORT=str(free_port()),
+        NEWSRELAY_LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
+    port = free_port()
+    log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scheduler.cli", "run", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).is_success
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_until(healthy, timeout=60, message="newsrelay run to serve /healthz")
+        yield env
+    finally:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+        log.close()
+
+
+def cli(env: dict[str, str], *args: str) -> dict:  # type: ignore[type-arg]
+    out = subprocess.run(
+        [sys.executable, "-m", "scheduler.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def test_newsrelay_run_publishes_the_fixture_article_on_three_channels(
+    running: dict[str, str],
+) -> None:
+    env = running
+    subprocess.run(
+        [sys.executable, "-m", "scheduler.cli", "articles", "add", str(FIXTURE_ARTICLE)],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+
+    def published() -> list[dict] | None:  # type: ignore[type-arg]
+        posts = cli(env, "posts", "list", "--json")["posts"]
+        return posts if len(posts) == 3 and all(p["status"] == "published" for p in posts) else None
+
+    posts = wait_until(published, timeout=60, interval=0.5, message="three published posts")
+    assert sorted(p["channel"] for p in posts) == ["facebook", "instagram", "x"]
+    assert all(p["external_id"] and p["external_url"] for p in posts)
+    deliveries = cli(env, "deliveries", "--json")["deliveries"]
+    assert sorted(d["channel"] for d in deliveries) == ["facebook", "instagram", "x"]
+    assert {d["status"] for d in deliveries} == {"succeeded"}
+    requests = cli(env, "sandbox", "requests", "--json")["requests"]
+    creates = [r for r in requests if r["kind"] in ("create", "publish")]
+    assert len(creates) == 3
+    dumped = json.dumps(requests) + json.dumps(deliveries)
+    assert "sandbox-token" not in dumped
