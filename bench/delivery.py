@@ -26,7 +26,12 @@ from sqlmodel import Session, col, select
 
 from adapters.images import MediaStore, headline_card
 from bench.common import (
-    Processes, bench_env, free_port, fresh_pg_database, percentile, wait_for,
+    Processes,
+    bench_env,
+    free_port,
+    fresh_pg_database,
+    percentile,
+    wait_for,
 )
 from config import Settings
 from scheduler.bootstrap import ensure_ready
@@ -92,6 +97,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=1000)
     parser.add_argument("--noop", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
     parser.add_argument("--latency-ms", type=int, default=100)
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--platforms", default="x,instagram,facebook",
@@ -116,21 +122,22 @@ def main() -> None:
         try:
             procs.start("sandbox", "-m", "scheduler.cli", "sandbox", "--port", str(sandbox_port))
             procs.start("api", "-m", "scheduler.cli", "api", "--port", str(api_port))
-            procs.start("worker", "-m", "celery", "-A", "workers.celery_app", "worker", "-P",
-                        "threads", "-c", str(args.concurrency), "-Q",
-                        "format,deliver.x,deliver.instagram,deliver.facebook,bench",
-                        "--without-gossip", "--without-mingle", "--without-heartbeat", "-n",
-                        "bench@%h", "-l", "WARNING")
+            for n in range(args.workers):
+                procs.start(f"worker{n}", "-m", "celery", "-A", "workers.celery_app", "worker",
+                            "-P", "threads", "-c", str(args.concurrency), "-Q",
+                            "format,deliver.x,deliver.instagram,deliver.facebook,bench",
+                            "--without-gossip", "--without-mingle", "--without-heartbeat",
+                            "-n", f"bench{n}@%h", "-l", "WARNING")
 
             def worker_ready() -> bool:
                 with Session(engine) as s:
                     return bool(s.execute(sa.text("SELECT count(*) FROM service_state WHERE key "
                                                   "LIKE :p"), {"p": WORKER_HEARTBEAT_PREFIX + "%"}
-                                          ).scalar_one())
+                                          ).scalar_one() >= args.workers)
             wait_for(worker_ready, timeout=60)
             wait_for(lambda: _up(f"http://127.0.0.1:{sandbox_port}/_sandbox/health"), timeout=30)
             wait_for(lambda: _up(f"http://127.0.0.1:{api_port}/healthz"), timeout=30)
-            print(f"machine: {_machine()}; worker pool threads x{args.concurrency}; "
+            print(f"machine: {_machine()}; {args.workers} worker process(es), threads x{args.concurrency}; "
                   f"broker Redis; database PostgreSQL")
 
             # 1. Celery's own no-op rate on the same broker and pool.

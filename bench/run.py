@@ -8,6 +8,7 @@ process tree) while it delivers articles again and again.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -37,10 +38,8 @@ class RssSampler(threading.Thread):
         procs = [self.root, *self.root.children(recursive=True)]
         total = 0
         for p in procs:
-            try:
+            with contextlib.suppress(psutil.Error):
                 total += p.memory_info().rss
-            except psutil.Error:
-                pass
         return total
 
     def run(self) -> None:
