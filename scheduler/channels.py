@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from adapters.base import ChannelSettings
 from config import Settings
@@ -152,3 +154,167 @@ def set_channel_status(
         after={"status": str(status), "reason": reason},
     )
     return channel
+
+
+class ChannelConflict(ValueError):
+    """The channel's state does not allow that change (the message says what to do instead)."""
+
+
+def channel_health(*, session: Session) -> list[dict[str, Any]]:
+    """Every channel's health for ops, with post counts by status; never its credentials."""
+    counts: dict[uuid.UUID, dict[str, int]] = {}
+    rows = session.execute(
+        sa.select(col(Post.channel_id), col(Post.status), sa.func.count()).group_by(
+            col(Post.channel_id), col(Post.status)
+        )
+    ).all()
+    for channel_id, status, n in rows:
+        counts.setdefault(channel_id, {})[str(status)] = int(n)
+    return [channel_health_row(c, counts.get(c.id, {})) for c in list_channels(session=session)]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def channel_health_row(channel: Channel, post_counts: dict[str, int]) -> dict[str, Any]:
+    """One channel as ops and admins see it (an allow-list of fields: no credentials)."""
+    return {
+        "id": str(channel.id),
+        "platform": str(channel.platform),
+        "name": channel.name,
+        "account_id": channel.account_id,
+        "timezone": channel.timezone,
+        "status": str(channel.status),
+        "status_reason": channel.status_reason,
+        "settings": channel.settings,
+        "last_success_at": _iso(channel.last_success_at),
+        "last_error_at": _iso(channel.last_error_at),
+        "last_error": channel.last_error,
+        "rate_limit": channel.rate_limit,
+        "rate_limited_until": _iso(channel.rate_limited_until),
+        "token_expires_at": _iso(channel.token_expires_at),
+        "has_credentials": bool(channel.credentials_encrypted),
+        "posts": post_counts,
+        "created_at": channel.created_at.isoformat(),
+    }
+
+
+def channel_post_counts(*, session: Session, channel_id: uuid.UUID) -> dict[str, int]:
+    """Posts of one channel by status."""
+    rows = session.execute(
+        sa.select(col(Post.status), sa.func.count())
+        .where(col(Post.channel_id) == channel_id)
+        .group_by(col(Post.status))
+    ).all()
+    return {str(status): int(n) for status, n in rows}
+
+
+def pause_channel(*, session: Session, channel: Channel, reason: str, actor: str) -> Channel:
+    """Hold the channel's scheduled posts until it is resumed."""
+    if channel.status == ChannelStatus.NEEDS_REAUTH:
+        raise ChannelConflict(
+            "the channel is waiting for new credentials; reconnect it before pausing or resuming"
+        )
+    return set_channel_status(
+        session=session, channel=channel, status=ChannelStatus.PAUSED, reason=reason, actor=actor
+    )
+
+
+def resume_channel(*, session: Session, channel: Channel, actor: str) -> Channel:
+    """Release a paused channel's held posts back to the schedule."""
+    if channel.status == ChannelStatus.NEEDS_REAUTH:
+        raise ChannelConflict(
+            "the channel needs new credentials, not a resume: replace its credentials or "
+            "mark it reconnected once the account is authorised again"
+        )
+    if channel.status == ChannelStatus.ACTIVE:
+        return channel
+    return set_channel_status(
+        session=session, channel=channel, status=ChannelStatus.ACTIVE, reason=None, actor=actor
+    )
+
+
+def mark_reconnected(*, session: Session, channel: Channel, actor: str) -> Channel:
+    """The account was re-authorised outside newsrelay: activate it and release held posts."""
+    if channel.status == ChannelStatus.PAUSED:
+        raise ChannelConflict("the channel is paused by a person; resume it instead")
+    channel.token_expires_at = None
+    return set_channel_status(
+        session=session,
+        channel=channel,
+        status=ChannelStatus.ACTIVE,
+        reason=None,
+        actor=actor,
+    )
+
+
+def replace_credentials(
+    *,
+    session: Session,
+    settings: Settings,
+    channel: Channel,
+    credentials: dict[str, str],
+    actor: str,
+) -> Channel:
+    """Store new credentials (encrypted); a channel waiting for them becomes active again.
+
+    The audit trail records that credentials were replaced, never their values.
+    """
+    channel.credentials_encrypted = encrypt_credentials(credentials, settings=settings)
+    channel.token_expires_at = None
+    session.add(channel)
+    record_audit(
+        session=session,
+        actor=actor,
+        action="channel.credentials",
+        channel_id=channel.id,
+        detail="credentials replaced",
+        after={"fields": sorted(credentials)},
+    )
+    if channel.status == ChannelStatus.NEEDS_REAUTH:
+        set_channel_status(
+            session=session,
+            channel=channel,
+            status=ChannelStatus.ACTIVE,
+            reason=None,
+            actor=actor,
+        )
+    return channel
+
+
+def update_channel(
+    *,
+    session: Session,
+    channel: Channel,
+    actor: str,
+    name: str | None = None,
+    timezone: str | None = None,
+    channel_settings: dict[str, Any] | None = None,
+) -> Channel:
+    """Rename a channel, change its timezone or its rendering and scheduling settings."""
+    before = {"name": channel.name, "timezone": channel.timezone, "settings": channel.settings}
+    if name is not None and name != channel.name:
+        taken = session.exec(select(Channel).where(col(Channel.name) == name)).first()
+        if taken is not None:
+            raise ChannelConflict(f"another channel is already named {name!r}")
+        channel.name = name
+    if timezone is not None:
+        channel.timezone = timezone
+    if channel_settings is not None:
+        channel.settings = ChannelSettings.model_validate(channel_settings).model_dump()
+    session.add(channel)
+    record_audit(
+        session=session,
+        actor=actor,
+        action="channel.update",
+        channel_id=channel.id,
+        before=before,
+        after={"name": channel.name, "timezone": channel.timezone, "settings": channel.settings},
+    )
+    return channel
+
+
+def channel_name_taken(*, session: Session, name: str) -> bool:
+    """Whether a channel already has this display name (names are unique)."""
+    return session.exec(select(Channel).where(col(Channel.name) == name)).first() is not None

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from scheduler.cursors import decode_cursor, encode_cursor
 from scheduler.models import Article, Channel, DeliveryAttempt, Post
 
 
@@ -68,3 +72,113 @@ def list_deliveries(
         stmt = stmt.order_by(col(DeliveryAttempt.created_at).desc(), col(DeliveryAttempt.id))
     stmt = stmt.limit(limit)
     return [attempt_row(a, p, c, ar) for a, p, c, ar in session.exec(stmt).all()]
+
+
+@dataclass(frozen=True)
+class DeliveryFilter:
+    """What ops narrow the delivery log by; ``channel`` is a platform name or a channel id."""
+
+    status: str | None = None
+    channel: str | None = None
+    error_class: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _filtered(stmt: Any, flt: DeliveryFilter) -> Any:
+    if flt.status:
+        stmt = stmt.where(col(DeliveryAttempt.status) == flt.status)
+    if flt.channel:
+        try:
+            stmt = stmt.where(col(DeliveryAttempt.channel_id) == uuid.UUID(flt.channel))
+        except ValueError:
+            stmt = stmt.where(col(Channel.platform) == flt.channel)
+    if flt.error_class:
+        stmt = stmt.where(col(DeliveryAttempt.error_class) == flt.error_class)
+    if flt.since is not None:
+        stmt = stmt.where(col(DeliveryAttempt.created_at) >= flt.since)
+    if flt.until is not None:
+        stmt = stmt.where(col(DeliveryAttempt.created_at) < flt.until)
+    return stmt
+
+
+def _joined() -> Any:
+    return (
+        select(DeliveryAttempt, Post, Channel, Article)
+        .join(Post, col(Post.id) == col(DeliveryAttempt.post_id))
+        .join(Channel, col(Channel.id) == col(DeliveryAttempt.channel_id))
+        .join(Article, col(Article.id) == col(Post.article_id))
+    )
+
+
+def page_deliveries(
+    *, session: Session, flt: DeliveryFilter, limit: int, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the delivery log, newest first, and the cursor of the next page (or None).
+
+    Keyset pagination on ``(created_at, id)``: stable while new attempts arrive, and each page
+    costs an index range scan however deep the client pages (no OFFSET).
+    """
+    stmt = _filtered(_joined(), flt)
+    if cursor:
+        at, row_id = decode_cursor(cursor)
+        stmt = stmt.where(
+            sa.or_(
+                col(DeliveryAttempt.created_at) < at,
+                sa.and_(col(DeliveryAttempt.created_at) == at, col(DeliveryAttempt.id) < row_id),
+            )
+        )
+    stmt = stmt.order_by(col(DeliveryAttempt.created_at).desc(), col(DeliveryAttempt.id).desc())
+    rows = session.exec(stmt.limit(limit + 1)).all()
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1][0]
+        next_cursor = encode_cursor(last.created_at, last.id)
+    return [attempt_row(a, p, c, ar) for a, p, c, ar in page], next_cursor
+
+
+def _with_cursors(rows: Any) -> list[tuple[dict[str, Any], str]]:
+    out = []
+    for a, p, c, ar in rows:
+        assert a.finished_at is not None  # the queries select finished attempts only
+        out.append((attempt_row(a, p, c, ar), encode_cursor(a.finished_at, a.id)))
+    return out
+
+
+def finished_after(
+    *, session: Session, after: tuple[datetime, uuid.UUID] | None, limit: int = 200
+) -> list[tuple[dict[str, Any], str]]:
+    """Finished attempts strictly after a ``(finished_at, id)`` position, oldest first, each
+    with its stream cursor."""
+    stmt = _joined().where(col(DeliveryAttempt.finished_at).is_not(None))
+    if after is not None:
+        at, row_id = after
+        stmt = stmt.where(
+            sa.or_(
+                col(DeliveryAttempt.finished_at) > at,
+                sa.and_(col(DeliveryAttempt.finished_at) == at, col(DeliveryAttempt.id) > row_id),
+            )
+        )
+    stmt = stmt.order_by(col(DeliveryAttempt.finished_at), col(DeliveryAttempt.id))
+    return _with_cursors(session.exec(stmt.limit(limit)).all())
+
+
+def finished_late(
+    *, session: Session, after: tuple[datetime, uuid.UUID], window: timedelta, limit: int = 200
+) -> list[tuple[dict[str, Any], str]]:
+    """Finished attempts stamped within ``window`` before a position, oldest first.
+
+    A worker stamps ``finished_at`` before its transaction commits, so a row can become visible
+    after rows stamped later; a live tail re-reads this window and de-duplicates by id.
+    """
+    at, row_id = after
+    stmt = _joined().where(
+        col(DeliveryAttempt.finished_at) > at - window,
+        sa.or_(
+            col(DeliveryAttempt.finished_at) < at,
+            sa.and_(col(DeliveryAttempt.finished_at) == at, col(DeliveryAttempt.id) <= row_id),
+        ),
+    )
+    stmt = stmt.order_by(col(DeliveryAttempt.finished_at), col(DeliveryAttempt.id))
+    return _with_cursors(session.exec(stmt.limit(limit)).all())

@@ -9,6 +9,7 @@ from config import Settings, get_settings
 from scheduler.api import routes_admin, routes_ops, routes_posts, routes_webhooks
 from scheduler.api.errors import install_error_handlers
 from scheduler.api.limits import BodyLimitMiddleware
+from scheduler.api.probes import install_probes
 
 API_PREFIX = "/api/v1"
 
@@ -30,6 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
+
+    install_probes(app, settings)
 
     for module in (routes_posts, routes_webhooks, routes_ops, routes_admin):
         app.include_router(module.router, prefix=API_PREFIX)
