@@ -10,6 +10,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Engine
 from config import Settings
 from scheduler.db import make_engine
 from scheduler.dispatch import Sender, dispatch_tick, reap_tick
+from scheduler.feeds import poll_due_feeds
 from scheduler.logs import get_logger
 
 log = get_logger(__name__)
@@ -53,7 +55,7 @@ def _guard(name: str, fn: Any) -> Any:
 
 
 def start_ticker(*, settings: Settings, engine: Engine, send: Sender) -> BackgroundScheduler:
-    """Start the dispatcher, reaper/reconciler and broker-prune jobs in a background thread."""
+    """Start the dispatcher, reaper/reconciler, feed-poll and broker-prune jobs in a thread."""
     # A tick that overruns its interval is skipped by design (max_instances=1); not a warning.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     sched = BackgroundScheduler(
@@ -83,6 +85,14 @@ def start_ticker(*, settings: Settings, engine: Engine, send: Sender) -> Backgro
         ),
         IntervalTrigger(seconds=settings.reap_interval),
         id="reap",
+    )
+    # RSS/Atom fallback trigger: each feed keeps its own interval in next_poll_at; this job only
+    # looks for due ones.  One client, so connections to a publisher's server are reused.
+    feed_client = httpx.Client(headers={"User-Agent": "newsrelay-feed-poller"})
+    sched.add_job(
+        _guard("feeds", lambda: poll_due_feeds(engine=engine, client=feed_client)),
+        IntervalTrigger(seconds=5),
+        id="feeds",
     )
     if settings.embedded_broker:
         sched.add_job(
