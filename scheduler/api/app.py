@@ -10,6 +10,7 @@ from scheduler.api import routes_admin, routes_ops, routes_posts, routes_webhook
 from scheduler.api.errors import install_error_handlers
 from scheduler.api.limits import BodyLimitMiddleware
 from scheduler.api.probes import install_probes
+from scheduler.web import install_web
 
 API_PREFIX = "/api/v1"
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (routes_posts, routes_webhooks, routes_ops, routes_admin):
         app.include_router(module.router, prefix=API_PREFIX)
+    install_web(app, settings, api_prefix=API_PREFIX)
 
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     # Platforms (and the sandbox) fetch fitted images from here: the public media base URL.

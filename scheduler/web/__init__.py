@@ -1,0 +1,24 @@
+"""The web UI for social editors and ops: server-rendered pages on the same FastAPI app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from config import Settings
+from scheduler.web import routes_article, routes_auth, routes_ops, routes_queue
+from scheduler.web.errors import install_error_pages
+from scheduler.web.session import WebSessionMiddleware
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def install_web(app: FastAPI, settings: Settings, *, api_prefix: str) -> None:
+    """Mount the pages, their static files, the session middleware and HTML error pages."""
+    for module in (routes_auth, routes_queue, routes_article, routes_ops):
+        app.include_router(module.router, include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(WebSessionMiddleware, settings=settings, api_prefix=api_prefix)
+    install_error_pages(app, api_prefix)

@@ -1,0 +1,175 @@
+"""Read queries behind the web pages.  Each page costs a fixed handful of queries, whatever the
+number of posts: joins instead of per-row lookups, aggregates for counts, and keyset pages."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from scheduler.cursors import decode_cursor, encode_cursor
+from scheduler.models import Article, Channel, Post, PostStatus
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One post as the queue and calendar show it."""
+
+    post_id: uuid.UUID
+    article_id: uuid.UUID
+    title: str
+    platform: str
+    channel_name: str
+    channel_tz: str
+    status: str
+    scheduled_at: datetime | None
+    published_at: datetime | None
+    external_url: str | None
+    last_error: str | None
+
+
+_QUEUE_COLUMNS = (
+    col(Post.id),
+    col(Post.article_id),
+    col(Article.title),
+    col(Post.platform),
+    col(Channel.name),
+    col(Channel.timezone),
+    col(Post.status),
+    col(Post.scheduled_at),
+    col(Post.published_at),
+    col(Post.external_url),
+    col(Post.last_error),
+)
+
+
+def _queue_select(channel_id: uuid.UUID | None, status: str | None) -> Any:
+    stmt = (
+        sa.select(*_QUEUE_COLUMNS)
+        .join(Article, col(Article.id) == col(Post.article_id))
+        .join(Channel, col(Channel.id) == col(Post.channel_id))
+        .where(col(Post.scheduled_at).is_not(None))
+    )
+    if channel_id is not None:
+        stmt = stmt.where(col(Post.channel_id) == channel_id)
+    if status:
+        stmt = stmt.where(col(Post.status) == status)
+    return stmt
+
+
+def queue_page(
+    *,
+    session: Session,
+    start: datetime,
+    end: datetime | None = None,
+    channel_id: uuid.UUID | None = None,
+    status: str | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> tuple[list[QueueRow], str | None]:
+    """Posts scheduled from ``start`` (and before ``end``), soonest first, one keyset page.
+
+    Raises ``scheduler.cursors.InvalidCursor`` for a cursor this service did not issue.
+    """
+    stmt = _queue_select(channel_id, status).where(col(Post.scheduled_at) >= start)
+    if end is not None:
+        stmt = stmt.where(col(Post.scheduled_at) < end)
+    if cursor:
+        at, row_id = decode_cursor(cursor)
+        stmt = stmt.where(
+            sa.or_(
+                col(Post.scheduled_at) > at,
+                sa.and_(col(Post.scheduled_at) == at, col(Post.id) > row_id),
+            )
+        )
+    stmt = stmt.order_by(col(Post.scheduled_at), col(Post.id)).limit(limit + 1)
+    rows = [QueueRow(*r) for r in session.execute(stmt).all()]
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit and page[-1].scheduled_at is not None:
+        next_cursor = encode_cursor(page[-1].scheduled_at, page[-1].post_id)
+    return page, next_cursor
+
+
+def status_counts(*, session: Session, channel_id: uuid.UUID | None = None) -> dict[str, int]:
+    """Posts by status (one aggregate query)."""
+    stmt = sa.select(col(Post.status), sa.func.count()).group_by(col(Post.status))
+    if channel_id is not None:
+        stmt = stmt.where(col(Post.channel_id) == channel_id)
+    return {str(s): int(n) for s, n in session.execute(stmt).all()}
+
+
+def window_rows(
+    *,
+    session: Session,
+    start: datetime,
+    end: datetime,
+    channel_id: uuid.UUID | None = None,
+    status: str | None = None,
+    limit: int = 3000,
+) -> list[QueueRow]:
+    """Every post scheduled in ``[start, end)`` up to ``limit`` (the calendar's week)."""
+    stmt = (
+        _queue_select(channel_id, status)
+        .where(col(Post.scheduled_at) >= start, col(Post.scheduled_at) < end)
+        .order_by(col(Post.scheduled_at), col(Post.id))
+        .limit(limit)
+    )
+    return [QueueRow(*r) for r in session.execute(stmt).all()]
+
+
+def article_with_posts(
+    *, session: Session, article_id: uuid.UUID
+) -> tuple[Article, list[tuple[Post, Channel]]] | None:
+    """The article and its posts with their channels (one query for the posts)."""
+    article = session.get(Article, article_id)
+    if article is None:
+        return None
+    rows = session.exec(
+        select(Post, Channel)
+        .join(Channel, col(Channel.id) == col(Post.channel_id))
+        .where(col(Post.article_id) == article_id)
+        .order_by(col(Channel.platform), col(Channel.name), col(Post.kind))
+    ).all()
+    return article, [(p, c) for p, c in rows]
+
+
+def post_article_id(*, session: Session, post_id: uuid.UUID) -> uuid.UUID | None:
+    """The article a post belongs to (where an action on it redirects back to)."""
+    value = session.execute(sa.select(col(Post.article_id)).where(col(Post.id) == post_id)).first()
+    return value[0] if value else None
+
+
+def channel_options(*, session: Session) -> list[tuple[uuid.UUID, str, str]]:
+    """(id, name, platform) of every channel, for filter menus."""
+    rows = session.execute(
+        sa.select(col(Channel.id), col(Channel.name), col(Channel.platform)).order_by(
+            col(Channel.platform), col(Channel.name)
+        )
+    ).all()
+    return [(r[0], r[1], str(r[2])) for r in rows]
+
+
+def waiting_posts(*, session: Session, limit: int = 20) -> list[QueueRow]:
+    """Posts waiting for a person (approval or a draft to fix), oldest scheduled first."""
+    stmt = (
+        _queue_select(None, None)
+        .where(col(Post.status).in_([PostStatus.PENDING_APPROVAL, PostStatus.DRAFT]))
+        .order_by(col(Post.scheduled_at), col(Post.id))
+        .limit(limit)
+    )
+    return [QueueRow(*r) for r in session.execute(stmt).all()]
+
+
+def post_statuses(*, session: Session, post_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Current status of each of these posts (one query, for the delivery log's buttons)."""
+    if not post_ids:
+        return {}
+    rows = session.execute(
+        sa.select(col(Post.id), col(Post.status)).where(col(Post.id).in_(set(post_ids)))
+    ).all()
+    return {r[0]: str(r[1]) for r in rows}
