@@ -16,7 +16,14 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from scheduler.api.deps import EngineDep, OpsDep, SessionDep, current_principal, require
+from scheduler.api.deps import (
+    AnyRoleDep,
+    EngineDep,
+    OpsDep,
+    SessionDep,
+    current_principal,
+    require,
+)
 from scheduler.api.errors import ApiError
 from scheduler.api.ops_schemas import (
     PROBLEMS,
@@ -276,13 +283,13 @@ def _pause_state(session: Any) -> dict[str, Any]:
 
 
 @router.get("/pause", response_model=PauseState)
-def get_pause(session: SessionDep, _: OpsDep) -> dict[str, Any]:
-    """The global kill switch."""
+def get_pause(session: SessionDep, _: AnyRoleDep) -> dict[str, Any]:
+    """The global kill switch (editors may pull it too: DESIGN.md, "pause everything")."""
     return _pause_state(session)
 
 
 @router.post("/pause", response_model=PauseState)
-def start_pause(body: PauseIn, session: SessionDep, principal: OpsDep) -> dict[str, Any]:
+def start_pause(body: PauseIn, session: SessionDep, principal: AnyRoleDep) -> dict[str, Any]:
     """Stop all dispatching until lifted (or until ``until``); held posts stay held."""
     if body.until is not None and body.until <= utcnow():
         raise ApiError(
@@ -297,7 +304,7 @@ def start_pause(body: PauseIn, session: SessionDep, principal: OpsDep) -> dict[s
 
 
 @router.delete("/pause", response_model=PauseState)
-def end_pause(session: SessionDep, principal: OpsDep) -> dict[str, Any]:
+def end_pause(session: SessionDep, principal: AnyRoleDep) -> dict[str, Any]:
     """Lift the kill switch: due posts go out on the next tick."""
     lift_global_pause(session=session, actor=principal.actor)
     return {"active": False}

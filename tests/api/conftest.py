@@ -42,9 +42,11 @@ class ApiHarness:
             return list(s.exec(select(Post)).all())
 
 
-def build_harness(tmp_path: Path, database_url: str) -> Iterator[ApiHarness]:
+def build_harness(tmp_path: Path, database_url: str, **overrides: Any) -> Iterator[ApiHarness]:
     """Start the app on ``database_url`` with one key per role and the sandbox channels."""
-    settings = Settings(environment="test", data_dir=tmp_path / "data", database_url=database_url)
+    settings = Settings(
+        environment="test", data_dir=tmp_path / "data", database_url=database_url, **overrides
+    )
     engine = make_engine(database_url)
     with session_scope(engine) as s:
         ensure_sandbox_channels(session=s, settings=settings)
