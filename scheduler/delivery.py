@@ -13,19 +13,20 @@ Called by the ``deliver`` Celery task with the attempt id (which is also the tas
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlalchemy.engine import Connection, Engine
 
 from adapters import build_adapter
-from adapters.base import ArticleContent, ChannelSettings, Payload, PublishResult
+from adapters.base import ChannelSettings, Payload, PublishResult
 from adapters.errors import (
     AuthExpiredError,
     DeliveryError,
@@ -38,8 +39,7 @@ from adapters.errors import (
 from config import Settings
 from scheduler.articles import article_content
 from scheduler.backoff import next_attempt_at
-from scheduler.channels import channel_credentials, channel_settings
-from scheduler.db import session_scope
+from scheduler.crypto import decrypt_credentials
 from scheduler.logs import get_logger, redact
 from scheduler.models import (
     Article,
@@ -49,14 +49,205 @@ from scheduler.models import (
     DeliveryAttempt,
     Post,
     PostStatus,
+    ServiceState,
     utcnow,
 )
 from scheduler.rendering import payload_from_post, render_for_channel
-from scheduler.state import global_pause
+from scheduler.state import GLOBAL_PAUSE
 
 log = get_logger(__name__)
+# structlog runs its whole processor chain before the stdlib level check: skip it up front.
+_stdlib_log = logging.getLogger(__name__)
 
 RATE_LIMIT_CLASSES = frozenset({"rate_limited", "quota", "blocked"})
+#: Channel health: a success older than this is refreshed (see record_attempt_outcome).
+SUCCESS_REFRESH = timedelta(seconds=5)
+
+# The hot path runs Core statements built once here: no ORM unit of work, no per-call statement
+# construction, and SQLAlchemy's compiled cache (and psycopg's prepared statements) always hit.
+_A: sa.Table = DeliveryAttempt.__table__  # type: ignore[attr-defined]
+_P: sa.Table = Post.__table__  # type: ignore[attr-defined]
+_C: sa.Table = Channel.__table__  # type: ignore[attr-defined]
+_ART: sa.Table = Article.__table__  # type: ignore[attr-defined]
+_S: sa.Table = ServiceState.__table__  # type: ignore[attr-defined]
+
+
+def _bind(name: str, column: sa.Column[Any]) -> sa.BindParameter[Any]:
+    return sa.bindparam(name, type_=column.type)
+
+
+_FENCE = (
+    sa.update(_A)
+    .where(_A.c.id == _bind("b_attempt", _A.c.id), _A.c.status == AttemptStatus.ENQUEUED.value)
+    .values(
+        status=AttemptStatus.STARTED.value,
+        started_at=_bind("b_now", _A.c.started_at),
+        worker=_bind("b_worker", _A.c.worker),
+    )
+    .returning(_A.c.post_id, _A.c.channel_id)
+)
+
+_EARLIER = (_A.c.post_id == _bind("b_post", _A.c.post_id), _A.c.id != _bind("b_attempt", _A.c.id))
+# One round trip for everything the fence checks and the snapshot needs besides the post row:
+# the channel, the kill switch, the article's revision and the earlier attempts of this post.
+_CONTEXT = sa.select(
+    _C.c.status,
+    _C.c.platform,
+    _C.c.account_id,
+    _C.c.credentials_encrypted,
+    _C.c.last_success_at,
+    sa.select(_S.c.value).where(_S.c.key == GLOBAL_PAUSE).scalar_subquery().label("pause"),
+    sa.select(_ART.c.revision)
+    .where(
+        _ART.c.id
+        == sa.select(_P.c.article_id).where(_P.c.id == _bind("b_post", _P.c.id)).scalar_subquery()
+    )
+    .scalar_subquery()
+    .label("revision"),
+    # Rate limits do not use up the retry budget: only count the other attempts.
+    sa.select(sa.func.count())
+    .select_from(_A)
+    .where(
+        *_EARLIER,
+        _A.c.status.in_(
+            [AttemptStatus.RETRY.value, AttemptStatus.FAILED.value, AttemptStatus.UNKNOWN.value]
+        ),
+        sa.or_(_A.c.error_class.is_(None), _A.c.error_class.not_in(sorted(RATE_LIMIT_CLASSES))),
+    )
+    .scalar_subquery()
+    .label("budget_used"),
+    sa.select(sa.func.count())
+    .select_from(_A)
+    .where(*_EARLIER, _A.c.error_class == "ambiguous")
+    .scalar_subquery()
+    .label("ambiguous"),
+).where(_C.c.id == _bind("b_channel", _C.c.id))
+
+_POST_START = (
+    sa.update(_P)
+    .where(_P.c.id == _bind("b_post", _P.c.id), _P.c.status == PostStatus.QUEUED.value)
+    .values(
+        status=PostStatus.PUBLISHING.value,
+        lease_until=_bind("b_lease", _P.c.lease_until),
+        updated_at=_bind("b_now", _P.c.updated_at),
+    )
+    .returning(
+        _P.c.article_id,
+        _P.c.platform,
+        _P.c.text,
+        _P.c.text_override,
+        _P.c.link,
+        _P.c.media,
+        _P.c.problems,
+        _P.c.warnings,
+        _P.c.weighted_length,
+        _P.c.platform_state,
+        _P.c.rendered_revision,
+    )
+)
+
+_POST_HOLD = (
+    sa.update(_P)
+    .where(_P.c.id == _bind("b_post", _P.c.id), _P.c.status == PostStatus.QUEUED.value)
+    .values(
+        status=_bind("b_status", _P.c.status),
+        lease_until=None,
+        next_attempt_at=None,
+        updated_at=_bind("b_now", _P.c.updated_at),
+    )
+)
+
+_SUPERSEDE = (
+    sa.update(_A)
+    .where(_A.c.id == _bind("b_attempt", _A.c.id))
+    .values(
+        status=AttemptStatus.SUPERSEDED.value,
+        finished_at=_bind("b_now", _A.c.finished_at),
+        message=_bind("b_message", _A.c.message),
+    )
+)
+
+_CHANNEL_SUCCESS = (
+    sa.update(_C)
+    .where(
+        _C.c.id == _bind("b_channel", _C.c.id),
+        sa.or_(
+            _C.c.last_success_at.is_(None),
+            _C.c.last_success_at < _bind("b_since", _C.c.last_success_at),
+        ),
+    )
+    .values(
+        last_success_at=_bind("b_now", _C.c.last_success_at),
+        rate_limit=_bind("b_rate_limit", _C.c.rate_limit),
+    )
+)
+
+_HOLD_CHANNEL_POSTS = (
+    sa.update(_P)
+    .where(
+        _P.c.channel_id == _bind("b_channel", _P.c.channel_id),
+        _P.c.status.in_([PostStatus.SCHEDULED.value, PostStatus.RETRY_WAIT.value]),
+    )
+    .values(status=PostStatus.NEEDS_REAUTH.value, updated_at=_bind("b_now", _P.c.updated_at))
+)
+
+_POST_STATE = sa.select(_P.c.platform_state).where(_P.c.id == _bind("b_post", _P.c.id))
+_SET_POST_STATE = (
+    sa.update(_P)
+    .where(_P.c.id == _bind("b_post", _P.c.id))
+    .values(platform_state=_bind("b_state", _P.c.platform_state))
+)
+
+
+@lru_cache(maxsize=64)
+def _outcome_update(table_name: str, keys: tuple[str, ...], allowed: tuple[str, ...]) -> Any:
+    """``UPDATE table SET keys… WHERE id = :b_id [AND status IN allowed]``, built once per shape."""
+    table = {"delivery_attempt": _A, "post": _P, "channel": _C}[table_name]
+    stmt = sa.update(table).where(table.c.id == _bind("b_id", table.c.id))
+    if allowed:
+        stmt = stmt.where(table.c.status.in_(allowed))
+    return stmt.values({k: _bind("v_" + k, table.c[k]) for k in keys})
+
+
+def _execute_update(
+    conn: Connection,
+    table_name: str,
+    row_id: uuid.UUID,
+    values: dict[str, Any],
+    allowed: tuple[str, ...] = (),
+) -> int:
+    keys = tuple(sorted(values))
+    params = {"b_id": row_id, **{"v_" + k: values[k] for k in keys}}
+    result = conn.execute(_outcome_update(table_name, keys, allowed), params)
+    return int(result.rowcount)
+
+
+def _pause_active(value: dict[str, Any] | None, now: datetime) -> bool:
+    """The kill switch as ``scheduler.state.global_pause`` reads it (expired pauses lift)."""
+    if not value or not value.get("active"):
+        return False
+    until = value.get("until")
+    return not (until and datetime.fromisoformat(until) <= now)
+
+
+_CREDENTIALS: dict[tuple[str, ...], dict[str, str]] = {}
+
+
+def _credentials(ciphertext: str, settings: Settings) -> dict[str, str]:
+    """Decrypted channel credentials, memoised per ciphertext and keys (reconnecting or
+    rotating yields a new ciphertext, so a stale entry is never used)."""
+    key = (
+        ciphertext,
+        settings.secret_key.get_secret_value(),
+        *(k.get_secret_value() for k in settings.encryption_keys),
+    )
+    found = _CREDENTIALS.get(key)
+    if found is None:
+        found = decrypt_credentials(ciphertext, settings=settings)
+        if len(_CREDENTIALS) > 256:
+            _CREDENTIALS.clear()
+        _CREDENTIALS[key] = found
+    return dict(found)
 
 
 @dataclass(frozen=True)
@@ -65,6 +256,7 @@ class _Snapshot:
 
     post_id: uuid.UUID
     channel_id: uuid.UUID
+    article_id: uuid.UUID
     platform: str
     account_id: str
     credentials: dict[str, str]
@@ -73,9 +265,8 @@ class _Snapshot:
     attempt_number: int
     had_ambiguous: bool
     stale: bool
-    content: ArticleContent
-    settings: ChannelSettings
     revision: int
+    last_success_at: datetime | None
 
 
 def _start_attempt(
@@ -89,107 +280,90 @@ def _start_attempt(
     """Fence: start the attempt exactly once and load what the call needs, in one transaction.
 
     None means a stale or duplicate message, or a post held by a pause since it was claimed.
+    Three statements: the fence, one read of the context, the conditional post update.
     """
-    with session_scope(engine) as s:
-        started = s.execute(
-            sa.update(DeliveryAttempt)
-            .where(
-                col(DeliveryAttempt.id) == attempt_id,
-                col(DeliveryAttempt.status) == AttemptStatus.ENQUEUED,
-            )
-            .values(status=AttemptStatus.STARTED, started_at=now, worker=worker[:200])
-            .returning(col(DeliveryAttempt.post_id), col(DeliveryAttempt.channel_id))
+    with engine.begin() as conn:
+        started = conn.execute(
+            _FENCE, {"b_attempt": attempt_id, "b_now": now, "b_worker": worker[:200]}
         ).first()
         if started is None:
             return None
         post_id, channel_id = started
-        channel = s.get(Channel, channel_id)
-        pause = global_pause(session=s, now=now)
-        if pause is not None or channel is None or channel.status != ChannelStatus.ACTIVE:
+        ctx = conn.execute(
+            _CONTEXT, {"b_post": post_id, "b_attempt": attempt_id, "b_channel": channel_id}
+        ).first()
+        paused = ctx is None or _pause_active(ctx.pause, now)
+        if paused or ctx is None or ctx.status != ChannelStatus.ACTIVE:
             # The kill switch or a channel pause came after the claim: do not publish.
             back = (
                 PostStatus.SCHEDULED
-                if pause is not None or channel is None
+                if paused or ctx is None
                 else (
                     PostStatus.HELD
-                    if channel.status == ChannelStatus.PAUSED
+                    if ctx.status == ChannelStatus.PAUSED
                     else PostStatus.NEEDS_REAUTH
                 )
             )
-            s.execute(
-                sa.update(Post)
-                .where(col(Post.id) == post_id, col(Post.status) == PostStatus.QUEUED)
-                .values(status=back, lease_until=None, next_attempt_at=None, updated_at=now)
-            )
-            _supersede(s, attempt_id, now, "held: paused before delivery started")
+            conn.execute(_POST_HOLD, {"b_post": post_id, "b_status": back.value, "b_now": now})
+            _supersede(conn, attempt_id, now, "held: paused before delivery started")
             return None
-        post = s.execute(
-            sa.update(Post)
-            .where(col(Post.id) == post_id, col(Post.status) == PostStatus.QUEUED)
-            .values(
-                status=PostStatus.PUBLISHING,
-                lease_until=now + timedelta(seconds=settings.publish_lease_seconds),
-                updated_at=now,
-            )
-            .returning(Post)
-        ).scalar_one_or_none()
+        post = conn.execute(
+            _POST_START,
+            {
+                "b_post": post_id,
+                "b_now": now,
+                "b_lease": now + timedelta(seconds=settings.publish_lease_seconds),
+            },
+        ).first()
         if post is None:
             # The post left `queued` (cancelled, rescheduled): this attempt is void.
-            _supersede(s, attempt_id, now, "post changed before delivery started")
+            _supersede(conn, attempt_id, now, "post changed before delivery started")
             return None
-        article = s.get(Article, post.article_id)
-        assert article is not None
-        earlier = s.execute(
-            sa.select(col(DeliveryAttempt.status), col(DeliveryAttempt.error_class)).where(
-                col(DeliveryAttempt.post_id) == post_id, col(DeliveryAttempt.id) != attempt_id
-            )
-        ).all()
-        # Rate limits do not use up the retry budget: only count the other attempts.
-        budget_used = 1 + sum(
-            1
-            for st, ec in earlier
-            if st in (AttemptStatus.RETRY, AttemptStatus.FAILED, AttemptStatus.UNKNOWN)
-            and ec not in RATE_LIMIT_CLASSES
-        )
         return _Snapshot(
             post_id=post_id,
             channel_id=channel_id,
-            platform=str(channel.platform),
-            account_id=channel.account_id,
-            credentials=channel_credentials(channel, settings=settings),
-            payload=payload_from_post(post),
+            article_id=post.article_id,
+            platform=str(ctx.platform),
+            account_id=ctx.account_id,
+            credentials=_credentials(ctx.credentials_encrypted, settings),
+            payload=payload_from_post(post),  # type: ignore[arg-type]
             state=dict(post.platform_state or {}),
-            attempt_number=budget_used,
-            had_ambiguous=any(ec == "ambiguous" for _, ec in earlier),
-            stale=article.revision != post.rendered_revision and post.text_override is None,
-            content=article_content(article),
-            settings=channel_settings(channel),
-            revision=article.revision,
+            attempt_number=1 + int(ctx.budget_used),
+            had_ambiguous=int(ctx.ambiguous) > 0,
+            stale=ctx.revision != post.rendered_revision and post.text_override is None,
+            revision=ctx.revision,
+            last_success_at=ctx.last_success_at,
         )
 
 
-def _supersede(s: Session, attempt_id: uuid.UUID, now: datetime, why: str) -> None:
-    s.execute(
-        sa.update(DeliveryAttempt)
-        .where(col(DeliveryAttempt.id) == attempt_id)
-        .values(status=AttemptStatus.SUPERSEDED, finished_at=now, message=why)
-    )
+def _supersede(conn: Connection, attempt_id: uuid.UUID, now: datetime, why: str) -> None:
+    conn.execute(_SUPERSEDE, {"b_attempt": attempt_id, "b_now": now, "b_message": why})
 
 
 def _refresh_stale(
     engine: Engine, snap: _Snapshot, *, settings: Settings, client: httpx.Client
 ) -> Payload | str:
     """Re-render a post whose article was corrected after rendering; a string is a refusal."""
+    with engine.connect() as conn:
+        article = conn.execute(sa.select(_ART).where(_ART.c.id == snap.article_id)).one()
+        raw_settings = conn.execute(
+            sa.select(_C.c.settings).where(_C.c.id == snap.channel_id)
+        ).scalar_one()
     payload = render_for_channel(
-        snap.content, snap.platform, snap.settings, settings=settings, client=client
+        article_content(article),  # type: ignore[arg-type]
+        snap.platform,
+        ChannelSettings.model_validate(raw_settings or {}),
+        settings=settings,
+        client=client,
     )
     if payload.problems:
         return "The corrected article cannot be posted as it is: " + " ".join(payload.problems)
-    with session_scope(engine) as s:
-        s.execute(
-            sa.update(Post)
-            .where(col(Post.id) == snap.post_id)
-            .values(
+    with engine.begin() as conn:
+        _execute_update(
+            conn,
+            "post",
+            snap.post_id,
+            dict(
                 text=payload.text,
                 link=payload.link,
                 media=[m.as_dict() for m in payload.media],
@@ -197,7 +371,7 @@ def _refresh_stale(
                 weighted_length=payload.weighted_length,
                 fingerprint=payload.fingerprint,
                 rendered_revision=snap.revision,
-            )
+            ),
         )
     return payload
 
@@ -205,13 +379,18 @@ def _refresh_stale(
 def _progress_saver(engine: Engine, post_id: uuid.UUID) -> Any:
     def save(update: dict[str, Any]) -> None:
         # Persist platform ids (the Instagram container) the moment they are known.
-        with session_scope(engine) as s:
-            post = s.get(Post, post_id)
-            if post is not None:
-                state = dict(post.platform_state or {})
+        with engine.begin() as conn:
+            current = conn.execute(_POST_STATE, {"b_post": post_id}).first()
+            if current is not None:
+                state = dict(current.platform_state or {})
                 state.update(update)
-                post.platform_state = {k: v for k, v in state.items() if v is not None}
-                s.add(post)
+                conn.execute(
+                    _SET_POST_STATE,
+                    {
+                        "b_post": post_id,
+                        "b_state": {k: v for k, v in state.items() if v is not None},
+                    },
+                )
 
     return save
 
@@ -240,6 +419,7 @@ def deliver_attempt(
         post_id=snap.post_id,
         channel_id=snap.channel_id,
         settings=settings,
+        channel_last_success_at=snap.last_success_at,
     )
     payload = snap.payload
     try:
@@ -322,8 +502,13 @@ def record_attempt_outcome(
     latency_ms: int,
     attempt_number: int = 1,
     to_draft: bool = False,
+    channel_last_success_at: datetime | None = None,
 ) -> str:
-    """Write the attempt, the post and the channel in one transaction; returns the outcome."""
+    """Write the attempt, the post and the channel in one transaction; returns the outcome.
+
+    ``channel_last_success_at`` is the channel's value read at the fence: when it is already
+    recent the health update (a no-op then) is not even sent.
+    """
     now = utcnow()
     attempt_values: dict[str, Any] = {"finished_at": now, "latency_ms": latency_ms}
     post_values: dict[str, Any] = {"lease_until": None, "updated_at": now}
@@ -405,60 +590,46 @@ def record_attempt_outcome(
                     f"Gave up after {attempt_number} attempts. Last error: {message}"
                 )[:2000]
             post_values["status"] = PostStatus.DRAFT if to_draft else PostStatus.FAILED
-    with session_scope(engine) as s:
+    with engine.begin() as conn:
         # A late success is still recorded after the reaper declared the attempt unknown.
-        allowed = [AttemptStatus.STARTED] + ([AttemptStatus.UNKNOWN] if result else [])
-        done = s.execute(
-            sa.update(DeliveryAttempt)
-            .where(col(DeliveryAttempt.id) == attempt_id, col(DeliveryAttempt.status).in_(allowed))
-            .values(**attempt_values)
+        allowed = (AttemptStatus.STARTED.value,) + (
+            (AttemptStatus.UNKNOWN.value,) if result else ()
         )
-        if done.rowcount == 0:  # type: ignore[attr-defined]
+        if _execute_update(conn, "delivery_attempt", attempt_id, attempt_values, allowed) == 0:
             log.warning("outcome_dropped", attempt_id=str(attempt_id), outcome=outcome)
             return "stale"
-        post_from = [PostStatus.PUBLISHING] + (
-            [PostStatus.UNKNOWN, PostStatus.NEEDS_REVIEW] if result else []
+        post_from = (PostStatus.PUBLISHING.value,) + (
+            (PostStatus.UNKNOWN.value, PostStatus.NEEDS_REVIEW.value) if result else ()
         )
-        s.execute(
-            sa.update(Post)
-            .where(col(Post.id) == post_id, col(Post.status).in_(post_from))
-            .values(**post_values)
-        )
+        _execute_update(conn, "post", post_id, post_values, post_from)
         if channel_values:
-            s.execute(
-                sa.update(Channel).where(col(Channel.id) == channel_id).values(**channel_values)
-            )
-        if success_rate_limit is not None:
+            _execute_update(conn, "channel", channel_id, channel_values)
+        since = now - SUCCESS_REFRESH
+        if success_rate_limit is not None and (
+            channel_last_success_at is None or channel_last_success_at < since
+        ):
             # Every success on a channel would otherwise update (and lock) the same row and
             # serialise the workers; a few seconds of staleness in channel health is fine.
-            s.execute(
-                sa.update(Channel)
-                .where(
-                    col(Channel.id) == channel_id,
-                    sa.or_(
-                        col(Channel.last_success_at).is_(None),
-                        col(Channel.last_success_at) < now - timedelta(seconds=5),
-                    ),
-                )
-                .values(last_success_at=now, rate_limit=success_rate_limit)
+            conn.execute(
+                _CHANNEL_SUCCESS,
+                {
+                    "b_channel": channel_id,
+                    "b_since": since,
+                    "b_now": now,
+                    "b_rate_limit": success_rate_limit,
+                },
             )
         if outcome == "needs_reauth":
             # Hold the channel's other waiting posts too; reconnecting releases them.
-            s.execute(
-                sa.update(Post)
-                .where(
-                    col(Post.channel_id) == channel_id,
-                    col(Post.status).in_([PostStatus.SCHEDULED, PostStatus.RETRY_WAIT]),
-                )
-                .values(status=PostStatus.NEEDS_REAUTH, updated_at=now)
-            )
-    log.info(
-        "attempt_recorded",
-        attempt_id=str(attempt_id),
-        post_id=str(post_id),
-        channel_id=str(channel_id),
-        outcome=outcome,
-        latency_ms=latency_ms,
-        error_class=error.error_class if error else None,
-    )
+            conn.execute(_HOLD_CHANNEL_POSTS, {"b_channel": channel_id, "b_now": now})
+    if _stdlib_log.isEnabledFor(logging.INFO):
+        log.info(
+            "attempt_recorded",
+            attempt_id=str(attempt_id),
+            post_id=str(post_id),
+            channel_id=str(channel_id),
+            outcome=outcome,
+            latency_ms=latency_ms,
+            error_class=error.error_class if error else None,
+        )
     return outcome
