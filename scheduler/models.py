@@ -49,8 +49,20 @@ def _enum(default: StrEnum, *, index: bool = False) -> Any:
     return Field(default=default, sa_type=sa.String(20), index=index)
 
 
+def _new_list() -> list[Any]:
+    return []
+
+
+def _new_dict() -> dict[str, Any]:
+    return {}
+
+
 def _json(default: Any) -> Any:
-    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+    # pydantic inspects a default factory's signature on every call; for the builtins list and
+    # dict that means parsing their text signature (~0.1 ms each, a third of building a Post), so
+    # plain Python factories stand in for them.
+    factory = {list: _new_list, dict: _new_dict}.get(default, default)
+    return Field(default_factory=factory, sa_column=Column(JSON, nullable=False))
 
 
 class PlatformName(StrEnum):
