@@ -22,8 +22,8 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from config import Settings
@@ -224,15 +224,18 @@ def receive_webhook(
 
 def _store_receipt(*, session: Session, digest: str, at: datetime, tolerance_seconds: int) -> None:
     global _last_prune
-    if session.get(WebhookReceipt, digest) is not None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # One statement, no savepoint: a concurrent copy of the same request holds the key until it
+    # commits, then this insert does nothing and returns no row, so exactly one copy wins.
+    stored = session.execute(
+        insert(WebhookReceipt)
+        .values(signature=digest, received_at=at)
+        .on_conflict_do_nothing(index_elements=["signature"])
+        .returning(col(WebhookReceipt.signature))
+    ).first()
+    if stored is None:
         raise WebhookRefused("this signature was already used (replay)")
-    try:
-        with session.begin_nested():
-            session.add(WebhookReceipt(signature=digest, received_at=at))
-            session.flush()
-    except IntegrityError:
-        # The same request is being applied concurrently; it wins, this copy is the replay.
-        raise WebhookRefused("this signature was already used (replay)") from None
     if time.monotonic() - _last_prune > _PRUNE_EVERY_SECONDS:
         _last_prune = time.monotonic()
         # A signature stays valid until its timestamp is ``tolerance`` old, and the timestamp
@@ -241,10 +244,12 @@ def _store_receipt(*, session: Session, digest: str, at: datetime, tolerance_sec
         session.execute(sa.delete(WebhookReceipt).where(col(WebhookReceipt.received_at) < cutoff))
 
 
-def _post_rows(session: Session, article_id: uuid.UUID) -> list[dict[str, Any]]:
-    posts = session.exec(
-        select(Post).where(Post.article_id == article_id).order_by(col(Post.platform))
-    ).all()
+def _post_rows(
+    session: Session, article_id: uuid.UUID, posts: list[Post] | None = None
+) -> list[dict[str, Any]]:
+    if posts is None:
+        posts = list(session.exec(select(Post).where(Post.article_id == article_id)).all())
+    posts = sorted(posts, key=lambda p: p.platform)
     return [
         {"id": str(p.id), "channel_id": str(p.channel_id), "platform": p.platform,
          "status": p.status}
@@ -279,7 +284,8 @@ def _publish(*, session: Session, event: _Event, now: datetime) -> WebhookOutcom
         revision=article.revision,
         created=result.created,
         duplicate=result.duplicate,
-        posts=_post_rows(session, article.id),
+        # A new article's posts are all just created: no need to read them back.
+        posts=_post_rows(session, article.id, result.posts_created if result.created else None),
     )
 
 
