@@ -19,6 +19,7 @@ from adapters import build_adapter
 from adapters.base import ArticleContent, ChannelSettings, Payload
 from adapters.images import ImagePolicy, MediaStore, prepare_instagram_image
 from config import Settings
+from scheduler.approvals import source_requires_approval
 from scheduler.articles import article_content
 from scheduler.channels import channel_settings
 from scheduler.db import session_scope
@@ -89,6 +90,7 @@ class _Snapshot:
     revision: int
     text_override: str | None
     approved: bool
+    source_requires_approval: bool = False
 
 
 def _snapshot(engine: Engine, post_id: uuid.UUID) -> _Snapshot | None:
@@ -107,6 +109,7 @@ def _snapshot(engine: Engine, post_id: uuid.UUID) -> _Snapshot | None:
             revision=post.render_requested_revision,
             text_override=post.text_override,
             approved=post.approved_at is not None,
+            source_requires_approval=source_requires_approval(session=s, source=article.source),
         )
 
 
@@ -114,12 +117,15 @@ def next_status_after_render(snap: _Snapshot, payload: Payload) -> PostStatus:
     """Where a freshly rendered post goes next."""
     if payload.problems:
         return PostStatus.DRAFT
+    # Approval comes before the channel's pause: resuming a channel releases its held posts to
+    # the schedule, and an unapproved post must not ride out with them.
+    needs_approval = snap.settings.requires_approval or snap.source_requires_approval
+    if needs_approval and not snap.approved:
+        return PostStatus.PENDING_APPROVAL
     if snap.channel_status == ChannelStatus.PAUSED:
         return PostStatus.HELD
     if snap.channel_status == ChannelStatus.NEEDS_REAUTH:
         return PostStatus.NEEDS_REAUTH
-    if snap.settings.requires_approval and not snap.approved:
-        return PostStatus.PENDING_APPROVAL
     return PostStatus.SCHEDULED
 
 
