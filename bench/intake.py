@@ -6,7 +6,7 @@ i leaves at t0 + i/rate whatever the server's speed, and its latency counts from
 so a slow server cannot lower the offered rate or hide its queueing.  Prints the achieved rate,
 p50/p99/max latency, errors, and checks every accepted article got its three posts.
 
-    .venv/bin/python bench/intake.py [--rate 100] [--seconds 20]
+    .venv/bin/python -m bench.intake [--rate 100] [--seconds 20]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import platform
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -95,11 +96,15 @@ def report(label: str, results: list[tuple[float, int]], span: float, rate: floa
     latencies = [lat * 1000 for lat, _ in results]
     ok = sum(1 for _, status in results if status == 201)
     errors = len(results) - ok
+    kinds = Counter("no answer" if status == 0 else str(status) for _, status in results)
+    del kinds["201"]
     print(
         f"{label}: offered {rate:.0f} req/s, achieved {ok / span:.1f} req/s "
         f"({ok} of {len(results)} answered 201 in {span:.2f} s); "
         f"latency p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms, "
         f"max {max(latencies):.1f} ms; errors {errors}"
+        + (f" {dict(kinds)}" if kinds else "")
+        + f"; load average {os.getloadavg()[0]:.1f}"
     )
     return ok
 
@@ -136,7 +141,8 @@ def main() -> None:
                 f"machine: {platform.machine()} {os.cpu_count()} cores, "
                 f"{platform.processor() or platform.platform()}, Python "
                 f"{platform.python_version()}; one API process (uvicorn), PostgreSQL on "
-                f"localhost; client in the same machine"
+                f"localhost; client in the same machine; load average before the run "
+                f"{os.getloadavg()[0]:.1f} (other processes share these cores)"
             )
             url = f"{base}/api/v1/webhooks/articles"
             if args.warmup > 0:
