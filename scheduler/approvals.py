@@ -30,9 +30,12 @@ from scheduler.models import (
     utcnow,
 )
 from scheduler.post_rules import released_status
+from scheduler.schemas import InvalidInput
 from scheduler.state import put_state
 
 SOURCE_APPROVAL_PREFIX = "approval:source:"
+#: Service-state keys hold 100 characters, so a rule can name a source of at most this many.
+MAX_RULE_SOURCE_LENGTH = 100 - len(SOURCE_APPROVAL_PREFIX)
 #: Waiting posts that approval can hold back (nothing already handed to a worker).
 _WAITING = (PostStatus.SCHEDULED, PostStatus.HELD, PostStatus.NEEDS_REAUTH)
 
@@ -149,7 +152,12 @@ def set_approval_required(
 def set_source_approval(
     *, session: Session, source: str, required: bool, actor: str
 ) -> dict[str, Any]:
-    """Require (or stop requiring) approval for every post of articles from ``source``."""
+    """Require (or stop requiring) approval for every post of articles from ``source``.
+
+    Raises InvalidInput for a source longer than :data:`MAX_RULE_SOURCE_LENGTH`.
+    """
+    if not source or len(source) > MAX_RULE_SOURCE_LENGTH:
+        raise InvalidInput([f"source: must be 1 to {MAX_RULE_SOURCE_LENGTH} characters"])
     before = source_requires_approval(session=session, source=source)
     put_state(
         session=session,

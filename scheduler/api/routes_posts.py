@@ -29,6 +29,7 @@ from scheduler.api.schemas_posts import (
     PostDetail,
     PostPage,
     PostTextUpdate,
+    RuleSource,
     ScheduleIn,
     Source,
     SourceApproval,
@@ -254,7 +255,7 @@ def channel_approval_route(
 
 @router.put("/sources/{source}/approval", response_model=SourceApproval)
 def source_approval_route(
-    source: Annotated[Source, Path(description="The article source, e.g. southasiandesk")],
+    source: Annotated[RuleSource, Path(description="The article source, e.g. southasiandesk")],
     body: ApprovalIn,
     session: SessionDep,
     principal: EditorDep,

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from scheduler.approvals import MAX_RULE_SOURCE_LENGTH
 from scheduler.posts import MAX_TEXT_LENGTH
 from scheduler.schemas import ArticleIn
 
@@ -38,8 +39,12 @@ PostText = Annotated[
 ]
 AwareTime = Annotated[datetime, AfterValidator(_aware_utc)]
 Source = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f/]+$")
+]
+#: A source an approval rule can name (see scheduler.approvals.MAX_RULE_SOURCE_LENGTH).
+RuleSource = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f/]+$"),
+    StringConstraints(min_length=1, max_length=MAX_RULE_SOURCE_LENGTH, pattern=r"^[^\x00-\x1f/]+$"),
 ]
 
 

@@ -539,3 +539,8 @@ def test_post_detail_has_article_channel_approval_and_attempts(
     assert datetime.fromisoformat(d["scheduled_at"]).tzinfo == UTC or d["scheduled_at"].endswith(
         "+00:00"
     )
+
+
+def test_a_source_rule_names_at_most_84_characters_and_says_so(engine: Engine) -> None:
+    with session_scope(engine) as s, pytest.raises(InvalidInput, match="1 to 84 characters"):
+        set_source_approval(session=s, source="s" * 85, required=True, actor=EDITOR)
