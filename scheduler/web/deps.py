@@ -145,5 +145,5 @@ def render(
         "newsroom_tz": settings.newsroom_timezone,
         "path": request.url.path,
     }
-    html = env.get_template(template).render(**base, **context)
+    html = env.get_template(template).render({**base, **context})
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})

@@ -14,7 +14,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from config import Settings
 from scheduler.api.deps import SessionDep, SettingsDep
@@ -22,6 +22,7 @@ from scheduler.models import Channel, Post, PostStatus
 from scheduler.web import actions, clock
 from scheduler.web.deps import ActionUser, CsrfDep, EditorUser, UserDep, flash, redirect, render
 from scheduler.web.queries import article_with_posts, post_article_id
+from scheduler.web.xcount import x_tlds
 
 router = APIRouter()
 
@@ -69,6 +70,12 @@ def _view(post: Post, channel: Channel, settings: Settings) -> PostView:
         link_domain=urlsplit(post.link).hostname if post.link else None,
         edited=post.text_override is not None,
     )
+
+
+@router.get("/x-tlds.json")
+def x_tld_list() -> JSONResponse:
+    """The TLDs twitter-text links, for the live counter (public data, cached a day)."""
+    return JSONResponse(x_tlds(), headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)

@@ -1,15 +1,19 @@
 // Live X weighted-length counter, mirroring twitter-text v3 closely enough for typing:
-// URLs count 23, code points in the v3 "light" ranges count 1, every other code point 2, and
-// an emoji (a whole grapheme cluster, ZWJ sequences included) counts 2.  The server re-checks
-// with the real twitter-text on save; its answer is the one that counts.
+// a URL on a TLD twitter-text knows counts 23, code points in the v3 "light" ranges count 1,
+// every other code point 2, and an emoji (a whole grapheme cluster, ZWJ sequences included)
+// counts 2.  The server re-checks with the real twitter-text on save; its answer is the one
+// that counts.
 (function () {
   "use strict";
   var LIMIT = 280;
   var URL_LENGTH = 23;
   var LIGHT = [[0x0000, 0x10ff], [0x2000, 0x200d], [0x2010, 0x201f], [0x2032, 0x2037]];
-  var URL_RE = /(?:https?:\/\/|www\.)[^\s<>"]+|\b(?:[a-z0-9-]+\.)+(?:com|org|net|pk|in|uk|co|io|news|info|gov|edu|tv|me)(?:\/[^\s<>"]*)?/gi;
-  var EMOJI_RE = /\p{Extended_Pictographic}|\p{Regional_Indicator}/u;
+  var URL_RE = /(?:https?:\/\/)?((?:[\p{L}\p{N}_-]+\.)+([\p{L}\p{N}-]+))(?::\d+)?(?:[/?#][^\s]*)?/giu;
+  var TRAILING = /[.,:;!?'")\]]+$/u;
+  // Keycaps ("1️⃣") are emoji too: a digit, VS16 and U+20E3 make one cluster that counts 2.
+  var EMOJI_RE = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u;
   var segmenter = typeof Intl !== "undefined" && Intl.Segmenter ? new Intl.Segmenter() : null;
+  var tlds = null; // until the list arrives, only links with http(s):// count as URLs
 
   function codePointWeight(cp) {
     for (var i = 0; i < LIGHT.length; i++) {
@@ -28,18 +32,26 @@
     return total;
   }
 
+  function isUrl(match, tld) {
+    if (tlds) return tlds.has(tld.toLowerCase());
+    return /^https?:\/\//i.test(match);
+  }
+
   function weightedLength(text) {
     text = text.normalize("NFC").replace(/\r\n?/g, "\n");
     var total = 0, last = 0, m;
     URL_RE.lastIndex = 0;
     while ((m = URL_RE.exec(text)) !== null) {
+      var url = m[0].replace(TRAILING, "");
+      if (!isUrl(url, m[2])) continue;
       total += plainWeight(text.slice(last, m.index)) + URL_LENGTH;
-      last = m.index + m[0].length;
+      last = m.index + url.length;
     }
     return total + plainWeight(text.slice(last));
   }
   window.xWeightedLength = weightedLength;
 
+  var updaters = [];
   function wire(counter) {
     var field = document.getElementById(counter.getAttribute("data-counter-for"));
     if (!field) return;
@@ -57,7 +69,18 @@
       if (preview) preview.textContent = field.value;
     }
     field.addEventListener("input", update);
-    update();
+    updaters.push(update);
   }
-  document.querySelectorAll("[data-counter-for]").forEach(wire);
+  var counters = document.querySelectorAll("[data-counter-for]");
+  counters.forEach(wire);
+  if (counters.length) {
+    fetch("/x-tlds.json", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (list) {
+        if (list) tlds = new Set(list);
+        updaters.forEach(function (u) { u(); });
+        document.documentElement.setAttribute("data-x-counter", "ready");
+      })
+      .catch(function () { document.documentElement.setAttribute("data-x-counter", "ready"); });
+  }
 })();
