@@ -173,3 +173,13 @@ def post_statuses(*, session: Session, post_ids: list[uuid.UUID]) -> dict[uuid.U
         sa.select(col(Post.id), col(Post.status)).where(col(Post.id).in_(set(post_ids)))
     ).all()
     return {r[0]: str(r[1]) for r in rows}
+
+
+def post_channel_zone(*, session: Session, post_id: uuid.UUID) -> str | None:
+    """The time zone of the post's channel (a schedule picker is read in it), or None."""
+    value = session.execute(
+        sa.select(col(Channel.timezone))
+        .join(Post, col(Post.channel_id) == col(Channel.id))
+        .where(col(Post.id) == post_id)
+    ).first()
+    return str(value[0]) if value else None

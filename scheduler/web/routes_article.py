@@ -1,4 +1,4 @@
-"""The article page (one preview per channel) and the editor's post actions.
+"""The article page (one preview per channel) and the editor's post post_services.
 
 Every action is a POST form carrying the CSRF token; each redirects back with a flash message:
 what happened, or the service's refusal sentence.
@@ -17,11 +17,14 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from config import Settings
+from scheduler import posts as post_services
 from scheduler.api.deps import SessionDep, SettingsDep
 from scheduler.models import Channel, Post, PostStatus
-from scheduler.web import actions, clock
+from scheduler.post_rules import CANCELLABLE, EDITABLE, RETRYABLE, SCHEDULABLE
+from scheduler.schemas import InvalidInput
+from scheduler.web import clock
 from scheduler.web.deps import ActionUser, CsrfDep, EditorUser, UserDep, flash, redirect, render
-from scheduler.web.queries import article_with_posts, post_article_id
+from scheduler.web.queries import article_with_posts, post_article_id, post_channel_zone
 from scheduler.web.xcount import x_tlds
 
 router = APIRouter()
@@ -97,10 +100,10 @@ def article_page(
         article=article,
         article_domain=urlsplit(article.url).hostname,
         posts=[_view(p, c, settings) for p, c in posts],
-        editable=actions.EDITABLE,
-        cancellable=actions.CANCELLABLE,
-        schedulable=actions.SCHEDULABLE,
-        retryable=actions.RETRYABLE,
+        editable=EDITABLE,
+        cancellable=CANCELLABLE,
+        schedulable=SCHEDULABLE,
+        retryable=RETRYABLE,
         approvable=frozenset({PostStatus.PENDING_APPROVAL, PostStatus.DRAFT}),
         zone_abbr=lambda tz: clock.zone_abbr(datetime.now(clock.zone(tz))),
     )
@@ -119,7 +122,7 @@ def _refused(request: Request, exc: Exception) -> None:
     flash(request, str(exc), kind="error")
 
 
-Refusals = (actions.PostNotFound, actions.PostActionRefused)
+Refusals = (post_services.PostNotFound, post_services.PostActionRefused, InvalidInput)
 
 
 @router.post("/posts/{post_id}/edit", dependencies=[CsrfDep])
@@ -132,7 +135,7 @@ def edit_text(
     text: Annotated[str, Form(max_length=TEXT_MAX)] = "",
 ) -> RedirectResponse:
     try:
-        problems = actions.edit_post_text(
+        problems = post_services.edit_post_text(
             session=session, post_id=post_id, text=text, actor=user.actor, settings=settings
         )
     except Refusals as exc:
@@ -155,7 +158,7 @@ def approve(
     post_id: uuid.UUID, request: Request, session: SessionDep, user: EditorUser
 ) -> RedirectResponse:
     try:
-        post = actions.approve_post(session=session, post_id=post_id, actor=user.actor)
+        post = post_services.approve_post(session=session, post_id=post_id, actor=user.actor)
     except Refusals as exc:
         _refused(request, exc)
     else:
@@ -172,15 +175,17 @@ def schedule(
     at: Annotated[str, Form(max_length=40)] = "",
 ) -> RedirectResponse:
     try:
-        post = actions.get_post(session=session, post_id=post_id)
-        channel = session.get(Channel, post.channel_id)
-        tz = channel.timezone if channel else "UTC"
+        tz = post_channel_zone(session=session, post_id=post_id)
+        if tz is None:
+            raise post_services.PostNotFound(f"There is no post with id {post_id}.")
         when = clock.parse_picker(at, tz)
-        actions.schedule_post(session=session, post_id=post_id, at=when, actor=user.actor)
+        post = post_services.schedule_post(
+            session=session, post_id=post_id, at=when, actor=user.actor
+        )
     except (*Refusals, ValueError) as exc:
         _refused(request, exc)
     else:
-        flash(request, f"Scheduled for {clock.fmt_datetime(when, tz)} ({tz}).")
+        flash(request, f"Scheduled for {clock.fmt_datetime(post.scheduled_at, tz)} ({tz}).")
     return _back(session, post_id)
 
 
@@ -189,7 +194,7 @@ def post_now(
     post_id: uuid.UUID, request: Request, session: SessionDep, user: EditorUser
 ) -> RedirectResponse:
     try:
-        actions.post_now(session=session, post_id=post_id, actor=user.actor)
+        post_services.post_now(session=session, post_id=post_id, actor=user.actor)
     except Refusals as exc:
         _refused(request, exc)
     else:
@@ -202,7 +207,7 @@ def cancel(
     post_id: uuid.UUID, request: Request, session: SessionDep, user: EditorUser
 ) -> RedirectResponse:
     try:
-        actions.cancel_post(session=session, post_id=post_id, actor=user.actor)
+        post_services.cancel_post(session=session, post_id=post_id, actor=user.actor)
     except Refusals as exc:
         _refused(request, exc)
     else:
@@ -219,7 +224,7 @@ def retry(
     next: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> RedirectResponse:
     try:
-        actions.retry_post(session=session, post_id=post_id, actor=user.actor)
+        post_services.retry_post(session=session, post_id=post_id, actor=user.actor)
     except Refusals as exc:
         _refused(request, exc)
     else:

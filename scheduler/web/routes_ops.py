@@ -14,8 +14,8 @@ from scheduler.channels import channel_health as load_channel_health
 from scheduler.cursors import InvalidCursor
 from scheduler.deliveries import DeliveryFilter, page_deliveries
 from scheduler.models import AttemptStatus
+from scheduler.post_rules import RETRYABLE
 from scheduler.state import global_pause, lift_global_pause, set_global_pause
-from scheduler.web.actions import RETRYABLE
 from scheduler.web.deps import CsrfDep, OpsUser, env, flash, redirect, render
 from scheduler.web.queries import channel_options, post_statuses
 
