@@ -122,12 +122,14 @@ def main() -> None:
         try:
             procs.start("sandbox", "-m", "scheduler.cli", "sandbox", "--port", str(sandbox_port))
             procs.start("api", "-m", "scheduler.cli", "api", "--port", str(api_port))
+            workers = []
             for n in range(args.workers):
-                procs.start(f"worker{n}", "-m", "celery", "-A", "workers.celery_app", "worker",
-                            "-P", "threads", "-c", str(args.concurrency), "-Q",
-                            "format,deliver.x,deliver.instagram,deliver.facebook,bench",
-                            "--without-gossip", "--without-mingle", "--without-heartbeat",
-                            "-n", f"bench{n}@%h", "-l", "WARNING")
+                workers.append(procs.start(
+                    f"worker{n}", "-m", "celery", "-A", "workers.celery_app", "worker",
+                    "-P", "threads", "-c", str(args.concurrency), "-Q",
+                    "format,deliver.x,deliver.instagram,deliver.facebook,bench",
+                    "--without-gossip", "--without-mingle", "--without-heartbeat",
+                    "-n", f"bench{n}@%h", "-l", "WARNING"))
 
             def worker_ready() -> bool:
                 with Session(engine) as s:
@@ -137,11 +139,12 @@ def main() -> None:
             wait_for(worker_ready, timeout=60)
             wait_for(lambda: _up(f"http://127.0.0.1:{sandbox_port}/_sandbox/health"), timeout=30)
             wait_for(lambda: _up(f"http://127.0.0.1:{api_port}/healthz"), timeout=30)
-            print(f"machine: {_machine()}; {args.workers} worker process(es), threads x{args.concurrency}; "
-                  f"broker Redis; database PostgreSQL")
+            print(f"machine: {_machine()}; {args.workers} worker process(es), "
+                  f"threads x{args.concurrency}; broker Redis; database PostgreSQL")
 
             # 1. Celery's own no-op rate on the same broker and pool.
             app = make_celery(settings)
+            cpu0 = _cpu_seconds(workers)
             t0 = time.perf_counter()
             with app.producer_or_acquire() as producer:
                 for _ in range(args.noop):
@@ -149,8 +152,9 @@ def main() -> None:
             wait_for(lambda: r.llen("bench") == 0 and r.hlen("unacked") == 0, timeout=300,
                      interval=0.01)
             noop_rate = args.noop / (time.perf_counter() - t0)
+            noop_cpu = (_cpu_seconds(workers) - cpu0) / args.noop
             print(f"celery no-op tasks: {args.noop} in {args.noop / noop_rate:.2f} s "
-                  f"= {noop_rate:.0f} tasks/s")
+                  f"= {noop_rate:.0f} tasks/s (worker CPU {noop_cpu * 1000:.2f} ms/task)")
 
             # 2. End-to-end deliveries with platform latency, 1,000 due at the same moment.
             httpx.post(f"http://127.0.0.1:{sandbox_port}/_sandbox/faults",
@@ -163,14 +167,18 @@ def main() -> None:
             procs.start("scheduler", "-m", "scheduler.cli", "scheduler")
             time.sleep(2)
             due = utcnow()
+            cpu0 = _cpu_seconds(workers)
             with session_scope(engine) as s:
                 s.execute(sa.update(Post).where(col(Post.id).in_(burst)).values(scheduled_at=due))
             _wait_settled(engine, burst)
+            delivery_cpu = (_cpu_seconds(workers) - cpu0) / len(burst)
             lateness, span, published, total = attempt_stats(engine, burst)
             rate = published / span
-            print(f"end-to-end deliveries ({args.latency_ms} ms platform latency, {args.platforms}): "
-                  f"{published}/{total} published in {span:.2f} s = {rate:.0f} deliveries/s "
-                  f"({rate / noop_rate:.0%} of the no-op rate)")
+            print(f"end-to-end deliveries ({args.latency_ms} ms platform latency, "
+                  f"{args.platforms}): {published}/{total} published in {span:.2f} s "
+                  f"= {rate:.0f} deliveries/s "
+                  f"({rate / noop_rate:.0%} of the no-op rate; "
+                  f"worker CPU {delivery_cpu * 1000:.2f} ms/delivery)")
             print(f"dispatch lateness, {total} due at once: p50 {percentile(lateness, 50):.3f} s, "
                   f"p99 {percentile(lateness, 99):.3f} s")
 
@@ -199,6 +207,21 @@ def _wait_settled(engine: Any, ids: list[uuid.UUID]) -> None:
             counts = s.execute(sa.select(Post.status, sa.func.count()).where(  # type: ignore[call-overload]
                 col(Post.id).in_(ids)).group_by(Post.status)).all()
         raise SystemExit(f"posts did not settle: {dict(counts)}") from None
+
+
+def _cpu_seconds(procs: list[Any]) -> float:
+    """User + system CPU of the worker processes so far (Linux /proc; 0 elsewhere)."""
+    import os
+
+    total = 0.0
+    for p in procs:
+        try:
+            fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # utime, stime, cutime, cstime (a prefork pool's children count once they are reaped)
+        total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _up(url: str) -> bool:

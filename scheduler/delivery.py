@@ -76,6 +76,11 @@ def _bind(name: str, column: sa.Column[Any]) -> sa.BindParameter[Any]:
     return sa.bindparam(name, type_=column.type)
 
 
+def _one_of(column: sa.Column[Any], values: tuple[str, ...]) -> Any:
+    """``column IN (…)`` for a fixed list, without an expanding parameter to render per call."""
+    return sa.or_(*(column == v for v in values))
+
+
 _FENCE = (
     sa.update(_A)
     .where(_A.c.id == _bind("b_attempt", _A.c.id), _A.c.status == AttemptStatus.ENQUEUED.value)
@@ -87,41 +92,66 @@ _FENCE = (
     .returning(_A.c.post_id, _A.c.channel_id)
 )
 
-_EARLIER = (_A.c.post_id == _bind("b_post", _A.c.post_id), _A.c.id != _bind("b_attempt", _A.c.id))
-# One round trip for everything the fence checks and the snapshot needs besides the post row:
-# the channel, the kill switch, the article's revision and the earlier attempts of this post.
-_CONTEXT = sa.select(
+_CHANNEL_COLUMNS = (
     _C.c.status,
     _C.c.platform,
     _C.c.account_id,
     _C.c.credentials_encrypted,
     _C.c.last_success_at,
-    sa.select(_S.c.value).where(_S.c.key == GLOBAL_PAUSE).scalar_subquery().label("pause"),
-    sa.select(_ART.c.revision)
-    .where(
-        _ART.c.id
-        == sa.select(_P.c.article_id).where(_P.c.id == _bind("b_post", _P.c.id)).scalar_subquery()
-    )
-    .scalar_subquery()
-    .label("revision"),
-    # Rate limits do not use up the retry budget: only count the other attempts.
-    sa.select(sa.func.count())
-    .select_from(_A)
-    .where(
-        *_EARLIER,
-        _A.c.status.in_(
-            [AttemptStatus.RETRY.value, AttemptStatus.FAILED.value, AttemptStatus.UNKNOWN.value]
-        ),
-        sa.or_(_A.c.error_class.is_(None), _A.c.error_class.not_in(sorted(RATE_LIMIT_CLASSES))),
-    )
-    .scalar_subquery()
-    .label("budget_used"),
-    sa.select(sa.func.count())
-    .select_from(_A)
-    .where(*_EARLIER, _A.c.error_class == "ambiguous")
-    .scalar_subquery()
-    .label("ambiguous"),
+)
+
+
+def _context_columns(post_id: Any, attempt_id: Any) -> list[Any]:
+    """The kill switch, the article's revision and the earlier attempts of this post."""
+    earlier = (_A.c.post_id == post_id, _A.c.id != attempt_id)
+    return [
+        sa.select(_S.c.value).where(_S.c.key == GLOBAL_PAUSE).scalar_subquery().label("pause"),
+        sa.select(_ART.c.revision)
+        .where(_ART.c.id == _P.c.article_id, _P.c.id == post_id)
+        .scalar_subquery()
+        .label("revision"),
+        # Rate limits do not use up the retry budget: only count the other attempts.
+        sa.select(sa.func.count())
+        .select_from(_A)
+        .where(
+            *earlier,
+            _one_of(
+                _A.c.status,
+                (
+                    AttemptStatus.RETRY.value,
+                    AttemptStatus.FAILED.value,
+                    AttemptStatus.UNKNOWN.value,
+                ),
+            ),
+            sa.or_(
+                _A.c.error_class.is_(None),
+                sa.and_(*(_A.c.error_class != c for c in sorted(RATE_LIMIT_CLASSES))),
+            ),
+        )
+        .scalar_subquery()
+        .label("budget_used"),
+        sa.select(sa.func.count())
+        .select_from(_A)
+        .where(*earlier, _A.c.error_class == "ambiguous")
+        .scalar_subquery()
+        .label("ambiguous"),
+    ]
+
+
+# One round trip for everything the fence checks and the snapshot needs besides the post row.
+_CONTEXT = sa.select(
+    *_CHANNEL_COLUMNS,
+    *_context_columns(_bind("b_post", _P.c.id), _bind("b_attempt", _A.c.id)),
 ).where(_C.c.id == _bind("b_channel", _C.c.id))
+
+# PostgreSQL: the fence and that read in one statement (a data-modifying CTE; SQLite has none).
+_FENCED = _FENCE.cte("fenced")
+_FENCE_CONTEXT_PG = sa.select(
+    _FENCED.c.post_id,
+    _FENCED.c.channel_id,
+    *_CHANNEL_COLUMNS,
+    *_context_columns(_FENCED.c.post_id, _bind("b_attempt", _A.c.id)),
+).select_from(_FENCED.outerjoin(_C, _C.c.id == _FENCED.c.channel_id))
 
 _POST_START = (
     sa.update(_P)
@@ -186,7 +216,7 @@ _HOLD_CHANNEL_POSTS = (
     sa.update(_P)
     .where(
         _P.c.channel_id == _bind("b_channel", _P.c.channel_id),
-        _P.c.status.in_([PostStatus.SCHEDULED.value, PostStatus.RETRY_WAIT.value]),
+        _one_of(_P.c.status, (PostStatus.SCHEDULED.value, PostStatus.RETRY_WAIT.value)),
     )
     .values(status=PostStatus.NEEDS_REAUTH.value, updated_at=_bind("b_now", _P.c.updated_at))
 )
@@ -205,7 +235,7 @@ def _outcome_update(table_name: str, keys: tuple[str, ...], allowed: tuple[str, 
     table = {"delivery_attempt": _A, "post": _P, "channel": _C}[table_name]
     stmt = sa.update(table).where(table.c.id == _bind("b_id", table.c.id))
     if allowed:
-        stmt = stmt.where(table.c.status.in_(allowed))
+        stmt = stmt.where(_one_of(table.c.status, allowed))
     return stmt.values({k: _bind("v_" + k, table.c[k]) for k in keys})
 
 
@@ -220,6 +250,55 @@ def _execute_update(
     params = {"b_id": row_id, **{"v_" + k: values[k] for k in keys}}
     result = conn.execute(_outcome_update(table_name, keys, allowed), params)
     return int(result.rowcount)
+
+
+@lru_cache(maxsize=64)
+def _outcome_statement_pg(
+    attempt_keys: tuple[str, ...],
+    allowed: tuple[str, ...],
+    post_keys: tuple[str, ...],
+    post_from: tuple[str, ...],
+    channel_keys: tuple[str, ...],
+    touch_channel: bool,
+    hold: bool,
+) -> Any:
+    """The whole outcome as one PostgreSQL statement; its first column is 1 if it was recorded.
+
+    ``WITH recorded AS (UPDATE delivery_attempt … RETURNING id), … UPDATE post … WHERE …
+    AND EXISTS (SELECT FROM recorded) …``: every other write is conditional on the attempt
+    update, exactly like the early return of the multi-statement form.  The CTEs touch
+    disjoint rows (the post being recorded is never ``scheduled``/``retry_wait``).
+    """
+    recorded = (
+        sa.update(_A)
+        .where(_A.c.id == _bind("b_attempt", _A.c.id), _one_of(_A.c.status, allowed))
+        .values({k: _bind("va_" + k, _A.c[k]) for k in attempt_keys})
+        .returning(_A.c.id)
+        .cte("recorded")
+    )
+    gate = sa.exists(sa.select(recorded.c.id))
+    ctes = [
+        recorded,
+        sa.update(_P)
+        .where(_P.c.id == _bind("b_post", _P.c.id), _one_of(_P.c.status, post_from), gate)
+        .values({k: _bind("vp_" + k, _P.c[k]) for k in post_keys})
+        .returning(_P.c.id)
+        .cte("post_recorded"),
+    ]
+    if channel_keys:
+        ctes.append(
+            sa.update(_C)
+            .where(_C.c.id == _bind("b_channel", _C.c.id), gate)
+            .values({k: _bind("vc_" + k, _C.c[k]) for k in channel_keys})
+            .returning(_C.c.id)
+            .cte("channel_recorded")
+        )
+    if touch_channel:
+        ctes.append(_CHANNEL_SUCCESS.where(gate).returning(_C.c.id).cte("channel_success"))
+    if hold:
+        ctes.append(_HOLD_CHANNEL_POSTS.where(gate).returning(_P.c.id).cte("posts_held"))
+    # A data-modifying CTE always runs, but SQLAlchemy renders only those referenced.
+    return sa.select(*(sa.select(sa.func.count()).select_from(c).scalar_subquery() for c in ctes))
 
 
 def _pause_active(value: dict[str, Any] | None, now: datetime) -> bool:
@@ -280,18 +359,27 @@ def _start_attempt(
     """Fence: start the attempt exactly once and load what the call needs, in one transaction.
 
     None means a stale or duplicate message, or a post held by a pause since it was claimed.
-    Three statements: the fence, one read of the context, the conditional post update.
+    Three statements (two on PostgreSQL): the fence, one read of the context, the conditional
+    post update.
     """
+    fence = {"b_attempt": attempt_id, "b_now": now, "b_worker": worker[:200]}
     with engine.begin() as conn:
-        started = conn.execute(
-            _FENCE, {"b_attempt": attempt_id, "b_now": now, "b_worker": worker[:200]}
-        ).first()
-        if started is None:
-            return None
-        post_id, channel_id = started
-        ctx = conn.execute(
-            _CONTEXT, {"b_post": post_id, "b_attempt": attempt_id, "b_channel": channel_id}
-        ).first()
+        ctx: Any
+        if conn.dialect.name == "postgresql":
+            ctx = conn.execute(_FENCE_CONTEXT_PG, fence).first()
+            if ctx is None:
+                return None
+            post_id, channel_id = ctx.post_id, ctx.channel_id
+            if ctx.status is None:  # no such channel
+                ctx = None
+        else:
+            started = conn.execute(_FENCE, fence).first()
+            if started is None:
+                return None
+            post_id, channel_id = started
+            ctx = conn.execute(
+                _CONTEXT, {"b_post": post_id, "b_attempt": attempt_id, "b_channel": channel_id}
+            ).first()
         paused = ctx is None or _pause_active(ctx.pause, now)
         if paused or ctx is None or ctx.status != ChannelStatus.ACTIVE:
             # The kill switch or a channel pause came after the claim: do not publish.
@@ -590,38 +678,69 @@ def record_attempt_outcome(
                     f"Gave up after {attempt_number} attempts. Last error: {message}"
                 )[:2000]
             post_values["status"] = PostStatus.DRAFT if to_draft else PostStatus.FAILED
-    with engine.begin() as conn:
-        # A late success is still recorded after the reaper declared the attempt unknown.
-        allowed = (AttemptStatus.STARTED.value,) + (
-            (AttemptStatus.UNKNOWN.value,) if result else ()
-        )
-        if _execute_update(conn, "delivery_attempt", attempt_id, attempt_values, allowed) == 0:
-            log.warning("outcome_dropped", attempt_id=str(attempt_id), outcome=outcome)
-            return "stale"
-        post_from = (PostStatus.PUBLISHING.value,) + (
-            (PostStatus.UNKNOWN.value, PostStatus.NEEDS_REVIEW.value) if result else ()
-        )
-        _execute_update(conn, "post", post_id, post_values, post_from)
-        if channel_values:
-            _execute_update(conn, "channel", channel_id, channel_values)
-        since = now - SUCCESS_REFRESH
-        if success_rate_limit is not None and (
-            channel_last_success_at is None or channel_last_success_at < since
-        ):
-            # Every success on a channel would otherwise update (and lock) the same row and
-            # serialise the workers; a few seconds of staleness in channel health is fine.
-            conn.execute(
-                _CHANNEL_SUCCESS,
-                {
-                    "b_channel": channel_id,
-                    "b_since": since,
-                    "b_now": now,
-                    "b_rate_limit": success_rate_limit,
-                },
+    # A late success is still recorded after the reaper declared the attempt unknown.
+    allowed = (AttemptStatus.STARTED.value,) + ((AttemptStatus.UNKNOWN.value,) if result else ())
+    post_from = (PostStatus.PUBLISHING.value,) + (
+        (PostStatus.UNKNOWN.value, PostStatus.NEEDS_REVIEW.value) if result else ()
+    )
+    since = now - SUCCESS_REFRESH
+    # Every success on a channel would otherwise update (and lock) the same row and serialise
+    # the workers; a few seconds of staleness in channel health is fine.
+    touch_channel = success_rate_limit is not None and (
+        channel_last_success_at is None or channel_last_success_at < since
+    )
+    # Hold the channel's other waiting posts too; reconnecting releases them.
+    hold = outcome == "needs_reauth"
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # One statement (data-modifying CTEs, each gated on the attempt update), run in
+            # autocommit: atomic on its own, and no BEGIN/COMMIT round trips.
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            stmt = _outcome_statement_pg(
+                tuple(sorted(attempt_values)),
+                allowed,
+                tuple(sorted(post_values)),
+                post_from,
+                tuple(sorted(channel_values)),
+                touch_channel,
+                hold,
             )
-        if outcome == "needs_reauth":
-            # Hold the channel's other waiting posts too; reconnecting releases them.
-            conn.execute(_HOLD_CHANNEL_POSTS, {"b_channel": channel_id, "b_now": now})
+            params: dict[str, Any] = {
+                "b_attempt": attempt_id,
+                "b_post": post_id,
+                "b_channel": channel_id,
+                "b_now": now,
+                "b_since": since,
+                "b_rate_limit": success_rate_limit,
+            }
+            params.update({"va_" + k: v for k, v in attempt_values.items()})
+            params.update({"vp_" + k: v for k, v in post_values.items()})
+            params.update({"vc_" + k: v for k, v in channel_values.items()})
+            recorded = conn.execute(stmt, params).scalar_one()
+        else:
+            with conn.begin():
+                recorded = _execute_update(
+                    conn, "delivery_attempt", attempt_id, attempt_values, allowed
+                )
+                if recorded:
+                    _execute_update(conn, "post", post_id, post_values, post_from)
+                    if channel_values:
+                        _execute_update(conn, "channel", channel_id, channel_values)
+                    if touch_channel:
+                        conn.execute(
+                            _CHANNEL_SUCCESS,
+                            {
+                                "b_channel": channel_id,
+                                "b_since": since,
+                                "b_now": now,
+                                "b_rate_limit": success_rate_limit,
+                            },
+                        )
+                    if hold:
+                        conn.execute(_HOLD_CHANNEL_POSTS, {"b_channel": channel_id, "b_now": now})
+    if not recorded:
+        log.warning("outcome_dropped", attempt_id=str(attempt_id), outcome=outcome)
+        return "stale"
     if _stdlib_log.isEnabledFor(logging.INFO):
         log.info(
             "attempt_recorded",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 import uuid
-from functools import lru_cache
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 from celery import signals
@@ -21,21 +21,45 @@ from scheduler.rendering import format_post
 from scheduler.state import WORKER_HEARTBEAT_PREFIX, beat
 from workers.celery_app import celery_app
 
+T = TypeVar("T")
+
 WORKER_NAME = f"{socket.gethostname()}:{threading.get_native_id()}"
 
 
-@lru_cache(maxsize=1)
+_init_lock = threading.Lock()
+
+
+def _once(build: Callable[[], T]) -> Callable[[], T]:
+    """A process-wide singleton built by exactly one thread.
+
+    ``lru_cache`` lets every thread of a cold threads pool build its own copy at once (dozens of
+    engines with their own pools, dozens of httpx clients each loading the CA bundle).
+    """
+    made: list[T] = []
+
+    def get() -> T:
+        if not made:
+            with _init_lock:
+                if not made:
+                    made.append(build())
+        return made[0]
+
+    return get
+
+
+@_once
 def _engine() -> Engine:
     # Enough connections for a threads pool of dozens without waiting on the pool.
     return make_engine(get_settings().resolved_database_url, pool_size=20, max_overflow=80)
 
 
-@lru_cache(maxsize=1)
+@_once
 def _client() -> httpx.Client:
     settings = get_settings()
     return httpx.Client(
         timeout=http_timeout(settings),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        # One keep-alive connection per busy thread: no reconnects under a full threads pool.
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
     )
 
 
