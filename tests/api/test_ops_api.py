@@ -50,7 +50,9 @@ def test_deliveries_filter_by_status_channel_error_class_and_time_range(
         error_class="rate_limited",
         minutes_ago=10,
     )
-    ids = lambda body: [d["id"] for d in body["deliveries"]]  # noqa: E731
+
+    def ids(body: dict[str, Any]) -> list[str]:
+        return [d["id"] for d in body["deliveries"]]
 
     everything = _get(api, "/api/v1/deliveries")
     assert ids(everything) == [str(retry_fb), str(failed_ig), str(ok_x)]
