@@ -32,7 +32,9 @@ def get_session(engine: Annotated[Engine, Depends(get_app_engine)]) -> Iterator[
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 EngineDep = Annotated[Engine, Depends(get_app_engine)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# Commit before the response is sent: a failed commit must not reach the client as a 2xx,
+# and an open streaming response must not hold the SQLite write lock.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def current_principal(request: Request, session: SessionDep) -> Principal:
