@@ -11,8 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from scheduler.channels import channel_health_row, list_channels
 from scheduler.cursors import decode_cursor, encode_cursor
-from scheduler.models import Article, Channel, Post, PostStatus
+from scheduler.models import Article, Channel, DeliveryAttempt, Post, PostStatus
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,26 @@ def status_counts(*, session: Session, channel_id: uuid.UUID | None = None) -> d
     return {str(s): int(n) for s, n in session.execute(stmt).all()}
 
 
+def day_counts(
+    *,
+    session: Session,
+    days: list[tuple[datetime, datetime]],
+    channel_id: uuid.UUID | None = None,
+    status: str | None = None,
+) -> list[int]:
+    """How many posts are scheduled in each ``[start, end)`` range (one aggregate query)."""
+    at = col(Post.scheduled_at)
+    stmt = sa.select(
+        *(sa.func.count().filter(sa.and_(at >= lo, at < hi)) for lo, hi in days)
+    ).where(at >= days[0][0], at < days[-1][1])
+    if channel_id is not None:
+        stmt = stmt.where(col(Post.channel_id) == channel_id)
+    if status:
+        stmt = stmt.where(col(Post.status) == status)
+    row = session.execute(stmt).one()
+    return [int(n or 0) for n in row]
+
+
 def window_rows(
     *,
     session: Session,
@@ -110,9 +131,9 @@ def window_rows(
     end: datetime,
     channel_id: uuid.UUID | None = None,
     status: str | None = None,
-    limit: int = 3000,
+    limit: int = 12,
 ) -> list[QueueRow]:
-    """Every post scheduled in ``[start, end)`` up to ``limit`` (the calendar's week)."""
+    """The first ``limit`` posts scheduled in ``[start, end)`` (one calendar day's cell)."""
     stmt = (
         _queue_select(channel_id, status)
         .where(col(Post.scheduled_at) >= start, col(Post.scheduled_at) < end)
@@ -155,14 +176,62 @@ def channel_options(*, session: Session) -> list[tuple[uuid.UUID, str, str]]:
 
 
 def waiting_posts(*, session: Session, limit: int = 20) -> list[QueueRow]:
-    """Posts waiting for a person (approval or a draft to fix), oldest scheduled first."""
-    stmt = (
-        _queue_select(None, None)
+    """Posts waiting for a person (approval or a draft to fix), soonest scheduled first."""
+    # Pick the ids on the narrow post table first (status index, small sort), then join only
+    # those: joining first would sort every waiting post with its article's title.
+    first = (
+        sa.select(col(Post.id))
         .where(col(Post.status).in_([PostStatus.PENDING_APPROVAL, PostStatus.DRAFT]))
         .order_by(col(Post.scheduled_at), col(Post.id))
         .limit(limit)
     )
+    stmt = (
+        _queue_select(None, None)
+        .where(col(Post.id).in_(first.scalar_subquery()))
+        .order_by(col(Post.scheduled_at), col(Post.id))
+    )
     return [QueueRow(*r) for r in session.execute(stmt).all()]
+
+
+def delivery_log(
+    *,
+    session: Session,
+    status: str | None = None,
+    channel_id: uuid.UUID | None = None,
+    limit: int = 50,
+) -> list[Any]:
+    """The newest delivery attempts with what the log shows (plain columns, no ORM objects)."""
+    a = DeliveryAttempt
+    stmt = (
+        sa.select(
+            col(a.id),
+            col(a.post_id),
+            col(a.number),
+            col(a.status),
+            col(a.created_at),
+            col(a.http_status),
+            col(a.error_code),
+            col(a.error_subcode),
+            col(a.error_class),
+            col(a.message),
+            col(a.latency_ms),
+            col(a.external_id),
+            col(Article.external_id).label("article_external_id"),
+            col(Article.id).label("article_id"),
+            col(Channel.platform).label("channel"),
+            col(Channel.name).label("channel_name"),
+        )
+        .join(Post, col(Post.id) == col(a.post_id))
+        .join(Article, col(Article.id) == col(Post.article_id))
+        .join(Channel, col(Channel.id) == col(a.channel_id))
+        .order_by(col(a.created_at).desc(), col(a.id).desc())
+        .limit(limit)
+    )
+    if status:
+        stmt = stmt.where(col(a.status) == status)
+    if channel_id is not None:
+        stmt = stmt.where(col(a.channel_id) == channel_id)
+    return list(session.execute(stmt).all())
 
 
 def post_statuses(*, session: Session, post_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -183,3 +252,31 @@ def post_channel_zone(*, session: Session, post_id: uuid.UUID) -> str | None:
         .where(col(Post.id) == post_id)
     ).first()
     return str(value[0]) if value else None
+
+
+#: Post states ops act on; published and cancelled posts (most rows, forever growing) are left
+#: out of the health counts so the query reads the status index, not the whole table.
+ATTENTION_STATUSES = (
+    PostStatus.SCHEDULED,
+    PostStatus.HELD,
+    PostStatus.QUEUED,
+    PostStatus.PUBLISHING,
+    PostStatus.RETRY_WAIT,
+    PostStatus.NEEDS_REAUTH,
+    PostStatus.UNKNOWN,
+    PostStatus.NEEDS_REVIEW,
+    PostStatus.FAILED,
+)
+
+
+def channel_health_rows(*, session: Session) -> list[dict[str, Any]]:
+    """Every channel's health row (as the ops API shows it) with counts of posts needing care."""
+    counts: dict[uuid.UUID, dict[str, int]] = {}
+    rows = session.execute(
+        sa.select(col(Post.channel_id), col(Post.status), sa.func.count())
+        .where(col(Post.status).in_(ATTENTION_STATUSES))
+        .group_by(col(Post.status), col(Post.channel_id))
+    ).all()
+    for channel_id, status, n in rows:
+        counts.setdefault(channel_id, {})[str(status)] = int(n)
+    return [channel_health_row(c, counts.get(c.id, {})) for c in list_channels(session=session)]

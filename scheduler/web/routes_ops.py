@@ -10,18 +10,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from scheduler.api.deps import SessionDep, SettingsDep
 from scheduler.channels import ChannelConflict, ChannelNotFound, get_channel, mark_reconnected
-from scheduler.channels import channel_health as load_channel_health
-from scheduler.cursors import InvalidCursor
-from scheduler.deliveries import DeliveryFilter, page_deliveries
 from scheduler.models import AttemptStatus
 from scheduler.post_rules import RETRYABLE
 from scheduler.state import global_pause, lift_global_pause, set_global_pause
 from scheduler.web.deps import CsrfDep, OpsUser, env, flash, redirect, render
-from scheduler.web.queries import channel_options, post_statuses
+from scheduler.web.queries import (
+    channel_health_rows,
+    channel_options,
+    delivery_log,
+    post_statuses,
+)
 
 router = APIRouter()
 
-LOG_SIZE = 100
+LOG_SIZE = 50
 ATTEMPT_STATUSES = [s.value for s in AttemptStatus]
 
 #: What each error class means, in words ops can act on (adapters/errors.py has the tree).
@@ -47,16 +49,17 @@ def _log_context(
         channel_value = str(uuid.UUID(channel)) if channel else None
     except ValueError:
         channel_value = None
-    flt = DeliveryFilter(status=status_value, channel=channel_value)
-    try:
-        rows, _ = page_deliveries(session=session, flt=flt, limit=LOG_SIZE)
-    except InvalidCursor:  # pragma: no cover - no cursor is passed
-        rows = []
-    statuses = post_statuses(session=session, post_ids=[uuid.UUID(r["post_id"]) for r in rows])
+    rows = delivery_log(
+        session=session,
+        status=status_value,
+        channel_id=uuid.UUID(channel_value) if channel_value else None,
+        limit=LOG_SIZE,
+    )
+    statuses = post_statuses(session=session, post_ids=[r.post_id for r in rows])
     retryable = {str(s) for s in RETRYABLE}
     return {
         "rows": rows,
-        "can_retry": {str(pid) for pid, s in statuses.items() if s in retryable},
+        "can_retry": {pid for pid, s in statuses.items() if s in retryable},
         "error_words": ERROR_WORDS,
         "status": status_value or "",
         "channel": channel_value or "",
@@ -78,7 +81,7 @@ def deliveries(
     channel: ChannelQ = None,
 ) -> HTMLResponse:
     context = _log_context(session=session, settings=settings, status=status, channel=channel)
-    health = load_channel_health(session=session)
+    health = channel_health_rows(session=session)
     return render(
         request,
         "deliveries.html",

@@ -18,6 +18,7 @@ from scheduler.web.deps import UserDep, render
 from scheduler.web.queries import (
     QueueRow,
     channel_options,
+    day_counts,
     queue_page,
     status_counts,
     waiting_posts,
@@ -26,7 +27,7 @@ from scheduler.web.queries import (
 
 router = APIRouter()
 
-PAGE_SIZE = 100
+PAGE_SIZE = 60
 CALENDAR_PER_DAY = 12
 STATUSES = [s.value for s in PostStatus]
 
@@ -128,17 +129,24 @@ def calendar(
     tz = settings.newsroom_timezone
     channel_id, status_value = _channel_filter(channel), _status_filter(status)
     monday = clock.parse_week(week, tz)
-    start, _ = clock.day_bounds(monday, tz)
-    _, end = clock.day_bounds(monday + timedelta(days=6), tz)
-    rows = window_rows(
-        session=session, start=start, end=end, channel_id=channel_id, status=status_value
-    )
-    by_day = {d.day: d for d in _group_by_day(rows, tz)}
     week_days = [monday + timedelta(days=i) for i in range(7)]
-    days = [by_day.get(d, Day(d)) for d in week_days]
-    for d in days:
-        d.more = max(0, len(d.rows) - CALENDAR_PER_DAY)
-        d.rows = d.rows[:CALENDAR_PER_DAY]
+    bounds = [clock.day_bounds(d, tz) for d in week_days]
+    # A count per day and the first few posts of each: the page costs the same however busy
+    # the week is.
+    counts = day_counts(session=session, days=bounds, channel_id=channel_id, status=status_value)
+    days = []
+    for d, (lo, hi), n in zip(week_days, bounds, counts, strict=True):
+        rows = []
+        if n:
+            rows = window_rows(
+                session=session,
+                start=lo,
+                end=hi,
+                channel_id=channel_id,
+                status=status_value,
+                limit=CALENDAR_PER_DAY,
+            )
+        days.append(Day(d, rows, more=n - len(rows)))
     return render(
         request,
         "calendar.html",
@@ -149,7 +157,7 @@ def calendar(
         next_week=clock.iso_week(monday + timedelta(days=7)),
         this_week=clock.iso_week(clock.week_start(clock.today(tz))),
         today=clock.today(tz),
-        total=len(rows),
+        total=sum(counts),
         channels=channel_options(session=session),
         statuses=STATUSES,
         channel=str(channel_id) if channel_id else "",
