@@ -5,7 +5,9 @@ Pages never show internals: a 500 says sorry and that it was logged, nothing mor
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -17,7 +19,7 @@ from scheduler.web.deps import CsrfRefused, LoginRequired, WebForbidden, redirec
 
 log = get_logger(__name__)
 
-Handler = Callable[[Request, Exception], Awaitable[Response]]
+Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 _MESSAGES = {
     403: ("Not allowed", "Your role does not allow this. Ask an admin if you need it."),
@@ -40,6 +42,11 @@ def error_page(request: Request, status: int, detail: str | None = None) -> Resp
     return render(
         request, "error.html", status_code=status, title=title, text=detail or text, status=status
     )
+
+
+async def _delegate(handler: Handler, request: Request, exc: Exception) -> Response:
+    result = handler(request, exc)
+    return await result if inspect.isawaitable(result) else result
 
 
 def install_error_pages(app: FastAPI, api_prefix: str) -> None:
@@ -68,13 +75,13 @@ def install_error_pages(app: FastAPI, api_prefix: str) -> None:
 
     async def _http(request: Request, exc: Exception) -> Response:
         if _is_api(request, api_prefix):
-            return await api_http(request, exc)
+            return await _delegate(api_http, request, exc)
         assert isinstance(exc, StarletteHTTPException)
         return error_page(request, exc.status_code)
 
     async def _unexpected(request: Request, exc: Exception) -> Response:
         if _is_api(request, api_prefix):
-            return await api_unexpected(request, exc)
+            return await _delegate(api_unexpected, request, exc)
         log.error(
             "web_unhandled_error", path=request.url.path, error=type(exc).__name__, exc_info=True
         )

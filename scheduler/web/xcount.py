@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from twitter_text.regexp.valid_cctld import valid_cctld  # type: ignore[import-untyped]
-from twitter_text.regexp.valid_gtld import valid_gtld  # type: ignore[import-untyped]
+from twitter_text.regexp.valid_cctld import valid_cctld
+from twitter_text.regexp.valid_gtld import valid_gtld
 
 _PREFIX = "(?:(?:"
 
