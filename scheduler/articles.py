@@ -12,13 +12,14 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from adapters.base import ArticleContent
-from scheduler.audit import record_audit
-from scheduler.channels import channel_settings, list_channels
+from scheduler.audit import add_audit_row, record_audit
+from scheduler.channels import ChannelRow, channel_rows, channel_settings
 from scheduler.models import (
     RERENDERABLE_POST_STATUSES,
     Article,
@@ -70,7 +71,7 @@ def article_content(article: Article) -> ArticleContent:
     )
 
 
-def initial_schedule(article: Article, channel: Channel, *, now: datetime) -> datetime:
+def initial_schedule(article: Article, channel: Channel | ChannelRow, *, now: datetime) -> datetime:
     """When a new post should go out: after publication plus the channel's delay."""
     delay = 0 if article.priority == Priority.BREAKING else channel_settings(channel).delay_minutes
     base = max(now, article.published_at or now)
@@ -105,16 +106,80 @@ def ingest_article(
     ``revision=None`` (the CLI, when the JSON has no ``revision``) always raises the revision of a
     known article and re-renders its unpublished posts.  An explicit revision (webhooks, feeds)
     is idempotent: a revision at or below the stored one changes nothing.
+
+    A concurrent intake of the same article is settled by the unique constraints: the article and
+    post inserts are ``ON CONFLICT DO NOTHING``, so the loser of a race takes the update path
+    (no savepoint, no aborted transaction).
     """
     now = now or utcnow()
     if revision is None:
         revision = data.revision  # the article JSON may carry the CMS's own revision
     try:
-        with session.begin_nested():
-            return _ingest(session=session, data=data, actor=actor, revision=revision, now=now)
-    except IntegrityError:
-        # A concurrent intake created the same article or posts first; take the update path.
         return _ingest(session=session, data=data, actor=actor, revision=revision, now=now)
+    except _LostRace:
+        # A concurrent intake created the same article first; take the update path.
+        return _ingest(session=session, data=data, actor=actor, revision=revision, now=now)
+
+
+class _LostRace(Exception):
+    """The article insert found the row a concurrent intake had just committed."""
+
+
+def _insert_for(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def _article_row(data: ArticleIn, *, revision: int, digest: str, now: datetime) -> dict[str, Any]:
+    """Every column of a new article (the JSON and timestamp columns have no SQL default)."""
+    return {
+        "id": uuid.uuid4(),
+        "source": data.source,
+        "external_id": data.external_id,
+        "url": data.url,
+        "title": data.title,
+        "summary": data.summary,
+        "body": data.body,
+        "image_url": data.image_url,
+        "image_credit": data.image_credit,
+        "tags": list(data.tags),
+        "section": data.section,
+        "author": data.author,
+        "language": data.language,
+        "published_at": data.published_at,
+        "priority": Priority(data.priority).value,
+        "state": ArticleState.PUBLISHED.value,
+        "revision": revision,
+        "content_hash": digest,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _create(
+    *, session: Session, data: ArticleIn, actor: str, revision: int | None, now: datetime
+) -> IntakeResult:
+    """The new-article path: one INSERT … RETURNING each for the article and its posts."""
+    insert = _insert_for(session)
+    row = _article_row(data, revision=revision or 1, digest=content_hash(data), now=utcnow())
+    # Values as parameters, not in the statement: the compiled statement is cached.
+    article = session.scalars(
+        insert(Article)
+        .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        .returning(Article),
+        [row],
+    ).first()
+    if article is None:
+        raise _LostRace
+    add_audit_row(
+        session=session,
+        actor=actor,
+        action="article.create",
+        article_id=article.id,
+        after={"revision": article.revision, "title": article.title},
+    )
+    posts = ensure_posts(session=session, article=article, now=now, new_article=True)
+    return IntakeResult(article=article, created=True, changed=True, posts_created=posts)
 
 
 def _ingest(
@@ -125,22 +190,8 @@ def _ingest(
             Article.source == data.source, Article.external_id == data.external_id
         )
     ).first()
-    digest = content_hash(data)
     if article is None:
-        article = Article(source=data.source, external_id=data.external_id, revision=revision or 1)
-        _apply(article, data)
-        article.content_hash = digest
-        session.add(article)
-        session.flush()
-        record_audit(
-            session=session,
-            actor=actor,
-            action="article.create",
-            article_id=article.id,
-            after={"revision": article.revision, "title": article.title},
-        )
-        posts = ensure_posts(session=session, article=article, now=now)
-        return IntakeResult(article=article, created=True, changed=True, posts_created=posts)
+        return _create(session=session, data=data, actor=actor, revision=revision, now=now)
 
     if revision is not None and revision <= article.revision:
         posts = ensure_posts(session=session, article=article, now=now)
@@ -151,7 +202,7 @@ def _ingest(
     before = {"revision": article.revision, "title": article.title}
     article.revision = revision or article.revision + 1
     _apply(article, data)
-    article.content_hash = digest
+    article.content_hash = content_hash(data)
     article.state = ArticleState.PUBLISHED
     article.updated_at = now
     session.add(article)
@@ -175,24 +226,78 @@ def _ingest(
     )
 
 
-def ensure_posts(*, session: Session, article: Article, now: datetime) -> list[Post]:
-    """Create the missing post for each channel (never a second one)."""
-    have = set(session.exec(select(Post.channel_id).where(Post.article_id == article.id)).all())
-    created = []
-    for channel in list_channels(session=session):
-        if channel.id in have:
-            continue
-        post = Post(
-            article_id=article.id,
-            channel_id=channel.id,
-            platform=channel.platform,
-            status=PostStatus.RENDERING,
-            render_requested_revision=article.revision,
-            scheduled_at=initial_schedule(article, channel, now=now),
-        )
-        session.add(post)
-        created.append(post)
+def _post_row(
+    article: Article, channel: ChannelRow, *, now: datetime, created: datetime
+) -> dict[str, Any]:
+    """Every column of a new post (the JSON and timestamp columns have no SQL default)."""
+    return {
+        "id": uuid.uuid4(),
+        "article_id": article.id,
+        "channel_id": channel.id,
+        "platform": str(channel.platform),
+        "kind": "link",
+        "status": PostStatus.RENDERING.value,
+        "text": "",
+        "text_override": None,
+        "edited_by": None,
+        "link": None,
+        "media": [],
+        "problems": [],
+        "warnings": [],
+        "weighted_length": None,
+        "rendered_revision": 0,
+        "render_requested_revision": article.revision,
+        "scheduled_at": initial_schedule(article, channel, now=now),
+        "approved_by": None,
+        "approved_at": None,
+        "version": 1,
+        "external_id": None,
+        "external_url": None,
+        "platform_state": {},
+        "fingerprint": None,
+        "next_attempt_at": None,
+        "lease_until": None,
+        "last_error": None,
+        "attempt_count": 0,
+        "published_at": None,
+        "created_at": created,
+        "updated_at": created,
+    }
+
+
+def ensure_posts(
+    *, session: Session, article: Article, now: datetime, new_article: bool = False
+) -> list[Post]:
+    """Create the missing post for each channel (never a second one).
+
+    One ``INSERT … ON CONFLICT DO NOTHING … RETURNING`` for all of them: a post a concurrent
+    intake created first is skipped, not an error.  ``new_article`` (the article was inserted
+    in this transaction) skips looking for existing posts.
+    """
+    # Posts added through the ORM but not yet flushed must count as existing.
     session.flush()
+    have: set[uuid.UUID] = set()
+    if not new_article:
+        have = set(session.exec(select(Post.channel_id).where(Post.article_id == article.id)).all())
+    created_at = utcnow()
+    rows = [
+        _post_row(article, channel, now=now, created=created_at)
+        for channel in channel_rows(session=session)
+        if channel.id not in have
+    ]
+    if not rows:
+        return []
+    insert = _insert_for(session)
+    # ORM bulk INSERT: the rows go as parameters of one cached statement, which SQLAlchemy
+    # sends as a single multi-row INSERT … RETURNING (one round trip for every channel).
+    stmt = (
+        insert(Post)
+        .on_conflict_do_nothing(index_elements=["article_id", "channel_id", "kind"])
+        .returning(Post)
+    )
+    created = list(session.scalars(stmt, rows).all())
+    order = {row["id"]: i for i, row in enumerate(rows)}
+    created.sort(key=lambda post: order.get(post.id, 0))
     return created
 
 
