@@ -12,7 +12,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
@@ -43,6 +43,18 @@ class IntakeResult:
     posts_created: list[Post] = field(default_factory=list)
     posts_rerendered: list[Post] = field(default_factory=list)
     duplicate: bool = False
+    #: With ``post_objects=False`` the new article's posts as plain rows (``posts_created`` is
+    #: then empty): what a caller that only reports them needs, without building ORM objects.
+    created_rows: list[PostRef] = field(default_factory=list)
+
+
+class PostRef(NamedTuple):
+    """A new post's identity and state, as the INSERT returned it."""
+
+    id: uuid.UUID
+    channel_id: uuid.UUID
+    platform: str
+    status: str
 
 
 def content_hash(data: ArticleIn) -> str:
@@ -100,6 +112,7 @@ def ingest_article(
     actor: str = "cli",
     revision: int | None = None,
     now: datetime | None = None,
+    post_objects: bool = True,
 ) -> IntakeResult:
     """Store or update an article and make sure it has one post per channel.
 
@@ -110,12 +123,22 @@ def ingest_article(
     A concurrent intake of the same article is settled by the unique constraints: the article and
     post inserts are ``ON CONFLICT DO NOTHING``, so the loser of a race takes the update path
     (no savepoint, no aborted transaction).
+
+    ``post_objects=False`` (the webhook): a new article's posts are inserted as plain rows and
+    reported in ``created_rows`` instead of ``posts_created``.
     """
     now = now or utcnow()
     if revision is None:
         revision = data.revision  # the article JSON may carry the CMS's own revision
     try:
-        return _ingest(session=session, data=data, actor=actor, revision=revision, now=now)
+        return _ingest(
+            session=session,
+            data=data,
+            actor=actor,
+            revision=revision,
+            now=now,
+            post_objects=post_objects,
+        )
     except _LostRace:
         # A concurrent intake created the same article first; take the update path.
         return _ingest(session=session, data=data, actor=actor, revision=revision, now=now)
@@ -157,7 +180,13 @@ def _article_row(data: ArticleIn, *, revision: int, digest: str, now: datetime) 
 
 
 def _create(
-    *, session: Session, data: ArticleIn, actor: str, revision: int | None, now: datetime
+    *,
+    session: Session,
+    data: ArticleIn,
+    actor: str,
+    revision: int | None,
+    now: datetime,
+    post_objects: bool = True,
 ) -> IntakeResult:
     """The new-article path: one INSERT … RETURNING each for the article and its posts."""
     insert = _insert_for(session)
@@ -178,12 +207,21 @@ def _create(
         article_id=article.id,
         after={"revision": article.revision, "title": article.title},
     )
+    if not post_objects:
+        refs = _insert_post_rows(session=session, article=article, now=now)
+        return IntakeResult(article=article, created=True, changed=True, created_rows=refs)
     posts = ensure_posts(session=session, article=article, now=now, new_article=True)
     return IntakeResult(article=article, created=True, changed=True, posts_created=posts)
 
 
 def _ingest(
-    *, session: Session, data: ArticleIn, actor: str, revision: int | None, now: datetime
+    *,
+    session: Session,
+    data: ArticleIn,
+    actor: str,
+    revision: int | None,
+    now: datetime,
+    post_objects: bool = True,
 ) -> IntakeResult:
     article = session.exec(
         select(Article).where(
@@ -191,7 +229,14 @@ def _ingest(
         )
     ).first()
     if article is None:
-        return _create(session=session, data=data, actor=actor, revision=revision, now=now)
+        return _create(
+            session=session,
+            data=data,
+            actor=actor,
+            revision=revision,
+            now=now,
+            post_objects=post_objects,
+        )
 
     if revision is not None and revision <= article.revision:
         posts = ensure_posts(session=session, article=article, now=now)
@@ -263,6 +308,24 @@ def _post_row(
         "created_at": created,
         "updated_at": created,
     }
+
+
+def _insert_post_rows(*, session: Session, article: Article, now: datetime) -> list[PostRef]:
+    """A new article's posts, one per channel, as one plain multi-row INSERT … RETURNING."""
+    created_at = utcnow()
+    rows = [
+        _post_row(article, channel, now=now, created=created_at)
+        for channel in channel_rows(session=session)
+    ]
+    if not rows:
+        return []
+    table = Post.__table__  # type: ignore[attr-defined]
+    stmt = (
+        _insert_for(session)(table)
+        .on_conflict_do_nothing(index_elements=["article_id", "channel_id", "kind"])
+        .returning(table.c.id, table.c.channel_id, table.c.platform, table.c.status)
+    )
+    return [PostRef(r.id, r.channel_id, r.platform, r.status) for r in session.execute(stmt, rows)]
 
 
 def ensure_posts(

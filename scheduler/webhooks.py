@@ -16,6 +16,7 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -27,7 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from config import Settings
-from scheduler.articles import content_hash, ingest_article
+from scheduler.articles import PostRef, content_hash, ingest_article
 from scheduler.audit import record_audit
 from scheduler.db import session_scope
 from scheduler.logs import get_logger
@@ -245,15 +246,15 @@ def _store_receipt(*, session: Session, digest: str, at: datetime, tolerance_sec
 
 
 def _post_rows(
-    session: Session, article_id: uuid.UUID, posts: list[Post] | None = None
+    session: Session, article_id: uuid.UUID, posts: Sequence[Post | PostRef] | None = None
 ) -> list[dict[str, Any]]:
     if posts is None:
         posts = list(session.exec(select(Post).where(Post.article_id == article_id)).all())
-    posts = sorted(posts, key=lambda p: p.platform)
+    ordered = sorted(posts, key=lambda p: str(p.platform))
     return [
         {"id": str(p.id), "channel_id": str(p.channel_id), "platform": p.platform,
          "status": p.status}
-        for p in posts
+        for p in ordered
     ]  # fmt: skip
 
 
@@ -274,7 +275,14 @@ def _publish(*, session: Session, event: _Event, now: datetime) -> WebhookOutcom
             and known.content_hash == content_hash(data)
         ):
             revision = known.revision
-    result = ingest_article(session=session, data=data, actor="webhook", revision=revision, now=now)
+    result = ingest_article(
+        session=session,
+        data=data,
+        actor="webhook",
+        revision=revision,
+        now=now,
+        post_objects=False,  # a new article's posts are only reported: plain rows suffice
+    )
     article = result.article
     return WebhookOutcome(
         event=event.event,
@@ -285,7 +293,7 @@ def _publish(*, session: Session, event: _Event, now: datetime) -> WebhookOutcom
         created=result.created,
         duplicate=result.duplicate,
         # A new article's posts are all just created: no need to read them back.
-        posts=_post_rows(session, article.id, result.posts_created if result.created else None),
+        posts=_post_rows(session, article.id, result.created_rows if result.created else None),
     )
 
 
