@@ -120,8 +120,9 @@ def main() -> None:
         ensure_ready(settings, sandbox_channels=True)
         procs = Processes(env, tmp)
         try:
-            procs.start("sandbox", "-m", "scheduler.cli", "sandbox", "--port", str(sandbox_port))
-            procs.start("api", "-m", "scheduler.cli", "api", "--port", str(api_port))
+            sandbox = procs.start("sandbox", "-m", "scheduler.cli", "sandbox",
+                                  "--port", str(sandbox_port))
+            api = procs.start("api", "-m", "scheduler.cli", "api", "--port", str(api_port))
             workers = []
             for n in range(args.workers):
                 workers.append(procs.start(
@@ -164,21 +165,25 @@ def main() -> None:
             platforms = args.platforms.split(",")
             burst = create_posts(engine, settings, args.posts, "burst", platforms)
             steady = create_posts(engine, settings, args.posts, "steady", platforms)
-            procs.start("scheduler", "-m", "scheduler.cli", "scheduler")
+            scheduler = procs.start("scheduler", "-m", "scheduler.cli", "scheduler")
             time.sleep(2)
             due = utcnow()
+            others = {"sandbox": [sandbox], "scheduler": [scheduler], "api": [api]}
+            others0 = {k: _cpu_seconds(v) for k, v in others.items()}
             cpu0 = _cpu_seconds(workers)
             with session_scope(engine) as s:
                 s.execute(sa.update(Post).where(col(Post.id).in_(burst)).values(scheduled_at=due))
             _wait_settled(engine, burst)
             delivery_cpu = (_cpu_seconds(workers) - cpu0) / len(burst)
+            others_cpu = {k: (_cpu_seconds(v) - others0[k]) / len(burst) for k, v in others.items()}
             lateness, span, published, total = attempt_stats(engine, burst)
             rate = published / span
             print(f"end-to-end deliveries ({args.latency_ms} ms platform latency, "
                   f"{args.platforms}): {published}/{total} published in {span:.2f} s "
                   f"= {rate:.0f} deliveries/s "
                   f"({rate / noop_rate:.0%} of the no-op rate; "
-                  f"worker CPU {delivery_cpu * 1000:.2f} ms/delivery)")
+                  f"worker CPU {delivery_cpu * 1000:.2f} ms/delivery; "
+                  + ", ".join(f"{k} {v * 1000:.2f}" for k, v in others_cpu.items()) + ")")
             print(f"dispatch lateness, {total} due at once: p50 {percentile(lateness, 50):.3f} s, "
                   f"p99 {percentile(lateness, 99):.3f} s")
 

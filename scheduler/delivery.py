@@ -501,7 +501,7 @@ def deliver_attempt(
     if snap is None:
         log.info("attempt_fenced", attempt_id=str(attempt_id))
         return "stale"
-    outcome = dict(
+    outcome: dict[str, Any] = dict(
         engine=engine,
         attempt_id=attempt_id,
         post_id=snap.post_id,
@@ -516,7 +516,7 @@ def deliver_attempt(
             if isinstance(refreshed, str):
                 return record_attempt_outcome(
                     **outcome,
-                    error=PermanentError(refreshed),  # type: ignore[arg-type]
+                    error=PermanentError(refreshed),
                     latency_ms=0,
                     to_draft=True,
                 )
@@ -529,14 +529,14 @@ def deliver_attempt(
         return record_attempt_outcome(
             **outcome,
             error=err,
-            latency_ms=0,  # type: ignore[arg-type]
+            latency_ms=0,
             attempt_number=snap.attempt_number,
         )
     if payload.problems:
         refusal = "The post has problems to fix first: " + " ".join(payload.problems)
         return record_attempt_outcome(
             **outcome,
-            error=PermanentError(refusal),  # type: ignore[arg-type]
+            error=PermanentError(refusal),
             latency_ms=0,
             to_draft=True,
         )
@@ -572,7 +572,7 @@ def deliver_attempt(
     return record_attempt_outcome(
         **outcome,
         result=result,
-        error=error,  # type: ignore[arg-type]
+        error=error,
         latency_ms=latency_ms,
         attempt_number=snap.attempt_number,
     )

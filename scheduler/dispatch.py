@@ -122,6 +122,7 @@ def claim_due_posts(
                 col(Post.next_attempt_at),
             )
         ).all()
+        attempts: list[dict[str, object]] = []
         for post_id, channel_id, platform, number, scheduled_at, next_at in rows:
             attempt = DeliveryAttempt(
                 post_id=post_id,
@@ -131,12 +132,15 @@ def claim_due_posts(
                 created_at=now,
                 scheduled_for=next_at if next_at and number > 1 else scheduled_at,
             )
-            s.add(attempt)
+            attempts.append(attempt.model_dump())
             messages.append(
                 TaskMessage(
                     DELIVER_TASK, str(attempt.id), (str(attempt.id),), deliver_queue(str(platform))
                 )
             )
+        if attempts:
+            # One multi-row INSERT, not the ORM unit of work (a burst claims hundreds at once).
+            s.execute(sa.insert(DeliveryAttempt.__table__), attempts)  # type: ignore[attr-defined]
     return messages
 
 
