@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -144,24 +145,42 @@ def claim_due_posts(
     return messages
 
 
+def _lease_posts(
+    engine: Engine,
+    status: PostStatus,
+    extra: Any,
+    *,
+    now: datetime,
+    batch: int,
+    lease_seconds: int,
+) -> list[Any]:
+    """Lease up to ``batch`` posts in ``status`` whose lease is free; returns (id, extra) rows."""
+    free = sa.or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now)
+    due = sa.select(col(Post.id)).where(col(Post.status) == status, free).limit(batch)
+    due = _lock_due(due, engine)
+    with session_scope(engine) as s:
+        return list(
+            s.execute(
+                sa.update(Post)
+                .where(col(Post.id).in_(due.scalar_subquery()), col(Post.status) == status, free)
+                .values(lease_until=now + timedelta(seconds=lease_seconds))
+                .returning(col(Post.id), extra)
+            ).all()
+        )
+
+
 def claim_posts_to_render(
     *, engine: Engine, now: datetime, batch: int, lease_seconds: int
 ) -> list[TaskMessage]:
     """The format outbox: posts waiting in ``rendering`` whose lease is free."""
-    free = sa.or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now)
-    due = sa.select(col(Post.id)).where(col(Post.status) == PostStatus.RENDERING, free).limit(batch)
-    due = _lock_due(due, engine)
-    with session_scope(engine) as s:
-        rows = s.execute(
-            sa.update(Post)
-            .where(
-                col(Post.id).in_(due.scalar_subquery()),
-                col(Post.status) == PostStatus.RENDERING,
-                free,
-            )
-            .values(lease_until=now + timedelta(seconds=lease_seconds))
-            .returning(col(Post.id), col(Post.render_requested_revision))
-        ).all()
+    rows = _lease_posts(
+        engine,
+        PostStatus.RENDERING,
+        col(Post.render_requested_revision),
+        now=now,
+        batch=batch,
+        lease_seconds=lease_seconds,
+    )
     return [
         TaskMessage(
             FORMAT_TASK, f"format-{pid}-{rev}-{uuid.uuid4().hex[:8]}", (str(pid),), "format"
@@ -174,20 +193,14 @@ def claim_unknown_posts(
     *, engine: Engine, now: datetime, batch: int, lease_seconds: int
 ) -> list[TaskMessage]:
     """Posts whose outcome is unknown, to be reconciled with the platform."""
-    free = sa.or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now)
-    due = sa.select(col(Post.id)).where(col(Post.status) == PostStatus.UNKNOWN, free).limit(batch)
-    due = _lock_due(due, engine)
-    with session_scope(engine) as s:
-        rows = s.execute(
-            sa.update(Post)
-            .where(
-                col(Post.id).in_(due.scalar_subquery()),
-                col(Post.status) == PostStatus.UNKNOWN,
-                free,
-            )
-            .values(lease_until=now + timedelta(seconds=lease_seconds))
-            .returning(col(Post.id), col(Post.platform))
-        ).all()
+    rows = _lease_posts(
+        engine,
+        PostStatus.UNKNOWN,
+        col(Post.platform),
+        now=now,
+        batch=batch,
+        lease_seconds=lease_seconds,
+    )
     return [
         TaskMessage(
             RECONCILE_TASK,
