@@ -53,7 +53,7 @@ from scheduler.models import (
     utcnow,
 )
 from scheduler.rendering import payload_from_post, render_for_channel
-from scheduler.state import GLOBAL_PAUSE
+from scheduler.state import GLOBAL_PAUSE, pause_in_force
 
 log = get_logger(__name__)
 # structlog runs its whole processor chain before the stdlib level check: skip it up front.
@@ -301,14 +301,6 @@ def _outcome_statement_pg(
     return sa.select(*(sa.select(sa.func.count()).select_from(c).scalar_subquery() for c in ctes))
 
 
-def _pause_active(value: dict[str, Any] | None, now: datetime) -> bool:
-    """The kill switch as ``scheduler.state.global_pause`` reads it (expired pauses lift)."""
-    if not value or not value.get("active"):
-        return False
-    until = value.get("until")
-    return not (until and datetime.fromisoformat(until) <= now)
-
-
 _CREDENTIALS: dict[tuple[str, ...], dict[str, str]] = {}
 
 
@@ -380,7 +372,7 @@ def _start_attempt(
             ctx = conn.execute(
                 _CONTEXT, {"b_post": post_id, "b_attempt": attempt_id, "b_channel": channel_id}
             ).first()
-        paused = ctx is None or _pause_active(ctx.pause, now)
+        paused = ctx is None or pause_in_force(ctx.pause, now)
         if paused or ctx is None or ctx.status != ChannelStatus.ACTIVE:
             # The kill switch or a channel pause came after the claim: do not publish.
             back = (

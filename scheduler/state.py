@@ -31,13 +31,18 @@ def get_state(*, session: Session, key: str) -> ServiceState | None:
     return session.get(ServiceState, key)
 
 
+def pause_in_force(value: dict[str, Any] | None, now: datetime) -> bool:
+    """Whether a stored kill-switch value holds at ``now`` (an expired pause lifts itself)."""
+    if not value or not value.get("active"):
+        return False
+    until = value.get("until")
+    return not (until and datetime.fromisoformat(until) <= now)
+
+
 def global_pause(*, session: Session, now: datetime | None = None) -> dict[str, Any] | None:
     """The active kill switch (who, why, since, until) or None; expired pauses lift themselves."""
     row = session.get(ServiceState, GLOBAL_PAUSE)
-    if row is None or not row.value.get("active"):
-        return None
-    until = row.value.get("until")
-    if until and datetime.fromisoformat(until) <= (now or utcnow()):
+    if row is None or not pause_in_force(row.value, now or utcnow()):
         return None
     return dict(row.value)
 
