@@ -61,6 +61,8 @@ def build_adapter(
         )
     if platform == "facebook":
         return FacebookAdapter(
-            client=client, base_url=str(settings.meta.base_url), api_version=settings.meta.api_version
+            client=client,
+            base_url=str(settings.meta.base_url),
+            api_version=settings.meta.api_version,
         )
     raise ValueError(f"unknown platform {platform!r}; expected one of {', '.join(PLATFORMS)}")

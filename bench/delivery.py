@@ -43,8 +43,9 @@ from workers.celery_app import make_celery
 SETTLED = (PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.NEEDS_REVIEW)
 
 
-def create_posts(engine: Any, settings: Settings, n: int, tag: str,
-                 platforms: list[str]) -> list[uuid.UUID]:
+def create_posts(
+    engine: Any, settings: Settings, n: int, tag: str, platforms: list[str]
+) -> list[uuid.UUID]:
     """n rendered posts spread over the three channels, scheduled far in the future."""
     store = MediaStore(settings.media_dir, settings.resolved_media_base_url)
     settings.media_dir.mkdir(parents=True, exist_ok=True)
@@ -54,16 +55,28 @@ def create_posts(engine: Any, settings: Settings, n: int, tag: str,
     with session_scope(engine) as s:
         channels = [c for c in s.exec(select(Channel)).all() if c.platform in platforms]
         for i in range(0, n, len(channels)):
-            article = Article(source="bench", external_id=f"{tag}-{i}", url=f"https://b.example/{i}",
-                              title=f"Bench {tag} {i}", published_at=utcnow())
+            article = Article(
+                source="bench",
+                external_id=f"{tag}-{i}",
+                url=f"https://b.example/{i}",
+                title=f"Bench {tag} {i}",
+                published_at=utcnow(),
+            )
             s.add(article)
             s.flush()
             for ch in channels[: n - i]:
-                post = Post(article_id=article.id, channel_id=ch.id, platform=ch.platform,
-                            status=PostStatus.SCHEDULED, text=f"Bench {tag} {i} {ch.platform}",
-                            link=None if ch.platform == "instagram" else article.url,
-                            media=[card.as_dict()] if ch.platform == "instagram" else [],
-                            rendered_revision=1, render_requested_revision=1, scheduled_at=later)
+                post = Post(
+                    article_id=article.id,
+                    channel_id=ch.id,
+                    platform=ch.platform,
+                    status=PostStatus.SCHEDULED,
+                    text=f"Bench {tag} {i} {ch.platform}",
+                    link=None if ch.platform == "instagram" else article.url,
+                    media=[card.as_dict()] if ch.platform == "instagram" else [],
+                    rendered_revision=1,
+                    render_requested_revision=1,
+                    scheduled_at=later,
+                )
                 s.add(post)
                 ids.append(post.id)
     return ids
@@ -71,18 +84,28 @@ def create_posts(engine: Any, settings: Settings, n: int, tag: str,
 
 def settled(engine: Any, ids: list[uuid.UUID]) -> bool:
     with Session(engine) as s:
-        left = s.execute(sa.select(sa.func.count()).select_from(Post).where(
-            col(Post.id).in_(ids), col(Post.status).not_in(SETTLED))).scalar_one()
+        left = s.execute(
+            sa.select(sa.func.count())
+            .select_from(Post)
+            .where(col(Post.id).in_(ids), col(Post.status).not_in(SETTLED))
+        ).scalar_one()
     return left == 0
 
 
 def attempt_stats(engine: Any, ids: list[uuid.UUID]) -> tuple[list[float], float, int, int]:
     """Lateness of first attempts (s), span first start → last finish (s), published, total."""
     with Session(engine) as s:
-        rows = s.execute(sa.select(DeliveryAttempt.number, DeliveryAttempt.started_at,  # type: ignore[call-overload]
-                                   DeliveryAttempt.finished_at, Post.scheduled_at, Post.status)
-                         .join(Post, col(Post.id) == col(DeliveryAttempt.post_id))
-                         .where(col(Post.id).in_(ids))).all()
+        rows = s.execute(
+            sa.select(
+                DeliveryAttempt.number,
+                DeliveryAttempt.started_at,  # type: ignore[call-overload]
+                DeliveryAttempt.finished_at,
+                Post.scheduled_at,
+                Post.status,
+            )
+            .join(Post, col(Post.id) == col(DeliveryAttempt.post_id))
+            .where(col(Post.id).in_(ids))
+        ).all()
     first = [r for r in rows if r[0] == 1 and r[1] is not None]
     lateness = [(r[1] - r[3]).total_seconds() for r in first]
     span = (max(r[2] for r in rows if r[2]) - min(r[1] for r in first)).total_seconds()
@@ -92,7 +115,9 @@ def attempt_stats(engine: Any, ids: list[uuid.UUID]) -> tuple[list[float], float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11")
     parser.add_argument("--posts", type=int, default=1000)
     parser.add_argument("--noop", type=int, default=5000)
@@ -100,8 +125,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
     parser.add_argument("--latency-ms", type=int, default=100)
     parser.add_argument("--rate", type=float, default=50.0)
-    parser.add_argument("--platforms", default="x,instagram,facebook",
-                        help="comma-separated channels to spread the posts over")
+    parser.add_argument(
+        "--platforms",
+        default="x,instagram,facebook",
+        help="comma-separated channels to spread the posts over",
+    )
     args = parser.parse_args()
 
     r = redis.Redis.from_url(args.redis_url)
@@ -110,9 +138,14 @@ def main() -> None:
     sandbox_port, api_port = free_port(), free_port()
     with fresh_pg_database(args.pg_admin_url) as db_url:
         values = dict(
-            database_url=db_url, broker_url=args.redis_url, data_dir=str(tmp / "data"),
-            public_base_url=f"http://127.0.0.1:{api_port}", sandbox_port=str(sandbox_port),
-            log_level="WARNING", environment="test", http__read_timeout="10",
+            database_url=db_url,
+            broker_url=args.redis_url,
+            data_dir=str(tmp / "data"),
+            public_base_url=f"http://127.0.0.1:{api_port}",
+            sandbox_port=str(sandbox_port),
+            log_level="WARNING",
+            environment="test",
+            http__read_timeout="10",
         )
         env = bench_env(**values)
         settings = Settings(**{k: v for k, v in values.items()})  # type: ignore[arg-type]
@@ -120,28 +153,53 @@ def main() -> None:
         ensure_ready(settings, sandbox_channels=True)
         procs = Processes(env, tmp)
         try:
-            sandbox = procs.start("sandbox", "-m", "scheduler.cli", "sandbox",
-                                  "--port", str(sandbox_port))
+            sandbox = procs.start(
+                "sandbox", "-m", "scheduler.cli", "sandbox", "--port", str(sandbox_port)
+            )
             api = procs.start("api", "-m", "scheduler.cli", "api", "--port", str(api_port))
             workers = []
             for n in range(args.workers):
-                workers.append(procs.start(
-                    f"worker{n}", "-m", "celery", "-A", "workers.celery_app", "worker",
-                    "-P", "threads", "-c", str(args.concurrency), "-Q",
-                    "format,deliver.x,deliver.instagram,deliver.facebook,bench",
-                    "--without-gossip", "--without-mingle", "--without-heartbeat",
-                    "-n", f"bench{n}@%h", "-l", "WARNING"))
+                workers.append(
+                    procs.start(
+                        f"worker{n}",
+                        "-m",
+                        "celery",
+                        "-A",
+                        "workers.celery_app",
+                        "worker",
+                        "-P",
+                        "threads",
+                        "-c",
+                        str(args.concurrency),
+                        "-Q",
+                        "format,deliver.x,deliver.instagram,deliver.facebook,bench",
+                        "--without-gossip",
+                        "--without-mingle",
+                        "--without-heartbeat",
+                        "-n",
+                        f"bench{n}@%h",
+                        "-l",
+                        "WARNING",
+                    )
+                )
 
             def worker_ready() -> bool:
                 with Session(engine) as s:
-                    return bool(s.execute(sa.text("SELECT count(*) FROM service_state WHERE key "
-                                                  "LIKE :p"), {"p": WORKER_HEARTBEAT_PREFIX + "%"}
-                                          ).scalar_one() >= args.workers)
+                    return bool(
+                        s.execute(
+                            sa.text("SELECT count(*) FROM service_state WHERE key LIKE :p"),
+                            {"p": WORKER_HEARTBEAT_PREFIX + "%"},
+                        ).scalar_one()
+                        >= args.workers
+                    )
+
             wait_for(worker_ready, timeout=60)
             wait_for(lambda: _up(f"http://127.0.0.1:{sandbox_port}/_sandbox/health"), timeout=30)
             wait_for(lambda: _up(f"http://127.0.0.1:{api_port}/healthz"), timeout=30)
-            print(f"machine: {_machine()}; {args.workers} worker process(es), "
-                  f"threads x{args.concurrency}; broker Redis; database PostgreSQL")
+            print(
+                f"machine: {_machine()}; {args.workers} worker process(es), "
+                f"threads x{args.concurrency}; broker Redis; database PostgreSQL"
+            )
 
             # 1. Celery's own no-op rate on the same broker and pool.
             app = make_celery(settings)
@@ -150,18 +208,26 @@ def main() -> None:
             with app.producer_or_acquire() as producer:
                 for _ in range(args.noop):
                     app.send_task("newsrelay.noop", queue="bench", producer=producer)
-            wait_for(lambda: r.llen("bench") == 0 and r.hlen("unacked") == 0, timeout=300,
-                     interval=0.01)
+            wait_for(
+                lambda: r.llen("bench") == 0 and r.hlen("unacked") == 0, timeout=300, interval=0.01
+            )
             noop_rate = args.noop / (time.perf_counter() - t0)
             noop_cpu = (_cpu_seconds(workers) - cpu0) / args.noop
-            print(f"celery no-op tasks: {args.noop} in {args.noop / noop_rate:.2f} s "
-                  f"= {noop_rate:.0f} tasks/s (worker CPU {noop_cpu * 1000:.2f} ms/task)")
+            print(
+                f"celery no-op tasks: {args.noop} in {args.noop / noop_rate:.2f} s "
+                f"= {noop_rate:.0f} tasks/s (worker CPU {noop_cpu * 1000:.2f} ms/task)"
+            )
 
             # 2. End-to-end deliveries with platform latency, 1,000 due at the same moment.
-            httpx.post(f"http://127.0.0.1:{sandbox_port}/_sandbox/faults",
-                       json={"account": None, "latency_ms": args.latency_ms,
-                             # Far above Instagram's real 100 publishes/24 h: a load test.
-                             "quota_total": 10_000_000}).raise_for_status()
+            httpx.post(
+                f"http://127.0.0.1:{sandbox_port}/_sandbox/faults",
+                json={
+                    "account": None,
+                    "latency_ms": args.latency_ms,
+                    # Far above Instagram's real 100 publishes/24 h: a load test.
+                    "quota_total": 10_000_000,
+                },
+            ).raise_for_status()
             platforms = args.platforms.split(",")
             burst = create_posts(engine, settings, args.posts, "burst", platforms)
             steady = create_posts(engine, settings, args.posts, "steady", platforms)
@@ -178,26 +244,36 @@ def main() -> None:
             others_cpu = {k: (_cpu_seconds(v) - others0[k]) / len(burst) for k, v in others.items()}
             lateness, span, published, total = attempt_stats(engine, burst)
             rate = published / span
-            print(f"end-to-end deliveries ({args.latency_ms} ms platform latency, "
-                  f"{args.platforms}): {published}/{total} published in {span:.2f} s "
-                  f"= {rate:.0f} deliveries/s "
-                  f"({rate / noop_rate:.0%} of the no-op rate; "
-                  f"worker CPU {delivery_cpu * 1000:.2f} ms/delivery; "
-                  + ", ".join(f"{k} {v * 1000:.2f}" for k, v in others_cpu.items()) + ")")
-            print(f"dispatch lateness, {total} due at once: p50 {percentile(lateness, 50):.3f} s, "
-                  f"p99 {percentile(lateness, 99):.3f} s")
+            print(
+                f"end-to-end deliveries ({args.latency_ms} ms platform latency, "
+                f"{args.platforms}): {published}/{total} published in {span:.2f} s "
+                f"= {rate:.0f} deliveries/s "
+                f"({rate / noop_rate:.0%} of the no-op rate; "
+                f"worker CPU {delivery_cpu * 1000:.2f} ms/delivery; "
+                + ", ".join(f"{k} {v * 1000:.2f}" for k, v in others_cpu.items())
+                + ")"
+            )
+            print(
+                f"dispatch lateness, {total} due at once: p50 {percentile(lateness, 50):.3f} s, "
+                f"p99 {percentile(lateness, 99):.3f} s"
+            )
 
             # 3. A steady arrival rate.
             start = utcnow() + timedelta(seconds=2)
             with session_scope(engine) as s:
                 for i, pid in enumerate(steady):
-                    s.execute(sa.update(Post).where(col(Post.id) == pid).values(
-                        scheduled_at=start + timedelta(seconds=i / args.rate)))
+                    s.execute(
+                        sa.update(Post)
+                        .where(col(Post.id) == pid)
+                        .values(scheduled_at=start + timedelta(seconds=i / args.rate))
+                    )
             _wait_settled(engine, steady)
             lateness, span, published, total = attempt_stats(engine, steady)
-            print(f"dispatch lateness, steady {args.rate:.0f} posts/s ({total} posts): "
-                  f"p50 {percentile(lateness, 50):.3f} s, p99 {percentile(lateness, 99):.3f} s, "
-                  f"max {max(lateness):.3f} s; {published} published")
+            print(
+                f"dispatch lateness, steady {args.rate:.0f} posts/s ({total} posts): "
+                f"p50 {percentile(lateness, 50):.3f} s, p99 {percentile(lateness, 99):.3f} s, "
+                f"max {max(lateness):.3f} s; {published} published"
+            )
         finally:
             procs.stop_all()
             engine.dispose()
@@ -209,8 +285,13 @@ def _wait_settled(engine: Any, ids: list[uuid.UUID]) -> None:
         wait_for(lambda: settled(engine, ids), timeout=600, interval=0.2)
     except TimeoutError:
         with Session(engine) as s:
-            counts = s.execute(sa.select(Post.status, sa.func.count()).where(  # type: ignore[call-overload]
-                col(Post.id).in_(ids)).group_by(Post.status)).all()
+            counts = s.execute(
+                sa.select(Post.status, sa.func.count())
+                .where(  # type: ignore[call-overload]
+                    col(Post.id).in_(ids)
+                )
+                .group_by(Post.status)
+            ).all()
         raise SystemExit(f"posts did not settle: {dict(counts)}") from None
 
 
