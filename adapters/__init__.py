@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cache
+from typing import TYPE_CHECKING
+
 import httpx
 
 from adapters.base import (
@@ -16,6 +19,11 @@ from adapters.base import (
     ReconcileResult,
 )
 from config import Settings
+
+if TYPE_CHECKING:
+    from adapters.facebook import FacebookAdapter
+    from adapters.instagram import InstagramAdapter
+    from adapters.x import XAdapter
 
 __all__ = [
     "PLATFORMS",
@@ -40,14 +48,22 @@ def http_timeout(settings: Settings) -> httpx.Timeout:
     )
 
 
-def build_adapter(
-    platform: str, *, settings: Settings, client: httpx.Client | None = None
-) -> Adapter:
-    """The adapter for ``platform``, talking through ``client`` (or a new one with our timeouts)."""
+@cache
+def _adapter_classes() -> tuple[type[XAdapter], type[InstagramAdapter], type[FacebookAdapter]]:
+    # Imported on first use (``import adapters`` stays light), then never again: an import
+    # statement on the delivery hot path costs more than building the adapter.
     from adapters.facebook import FacebookAdapter
     from adapters.instagram import InstagramAdapter
     from adapters.x import XAdapter
 
+    return XAdapter, InstagramAdapter, FacebookAdapter
+
+
+def build_adapter(
+    platform: str, *, settings: Settings, client: httpx.Client | None = None
+) -> Adapter:
+    """The adapter for ``platform``, talking through ``client`` (or a new one with our timeouts)."""
+    XAdapter, InstagramAdapter, FacebookAdapter = _adapter_classes()
     client = client or httpx.Client(timeout=http_timeout(settings))
     if platform == "x":
         return XAdapter(client=client, base_url=str(settings.x.base_url))
