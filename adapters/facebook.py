@@ -13,6 +13,7 @@ from adapters.base import (
     ChannelSettings,
     MediaItem,
     Payload,
+    Platform,
     ProgressCallback,
     PublishResult,
     ReconcileResult,
@@ -113,7 +114,7 @@ def render_facebook(
 class FacebookAdapter:
     """Renders and delivers posts to a Facebook Page."""
 
-    platform = "facebook"
+    platform: Platform = "facebook"
     needs_image = False
 
     def __init__(self, *, client: httpx.Client, base_url: str, api_version: str) -> None:

@@ -15,6 +15,7 @@ from adapters.base import (
     ChannelSettings,
     MediaItem,
     Payload,
+    Platform,
     ProgressCallback,
     PublishResult,
     ReconcileResult,
@@ -178,7 +179,7 @@ def render_instagram(
 class InstagramAdapter:
     """Renders and delivers posts to an Instagram professional account."""
 
-    platform = "instagram"
+    platform: Platform = "instagram"
     needs_image = True
 
     def __init__(

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from itertools import accumulate
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
-import regex  # type: ignore[import-untyped]
-from twitter_text import extract_urls_with_indices  # type: ignore[import-untyped]
+import regex
+from twitter_text import extract_urls_with_indices
 
 from adapters.base import ArticleContent, ChannelSettings
 

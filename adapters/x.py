@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from twitter_text import parse_tweet  # type: ignore[import-untyped]
+from twitter_text import parse_tweet
 
 from adapters.base import (
     ArticleContent,
     ChannelSettings,
     MediaItem,
     Payload,
+    Platform,
     ProgressCallback,
     PublishResult,
     ReconcileResult,
@@ -132,7 +133,7 @@ def render_x(
 class XAdapter:
     """Renders and delivers posts to an X account."""
 
-    platform = "x"
+    platform: Platform = "x"
     needs_image = False
 
     def __init__(self, *, client: httpx.Client, base_url: str) -> None:

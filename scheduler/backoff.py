@@ -16,7 +16,7 @@ def backoff_seconds(
     """
     rng = rng or random.Random()
     ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
-    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+    return float(ceiling / 2 + rng.uniform(0, ceiling / 2))
 
 
 def next_attempt_at(

@@ -76,7 +76,7 @@ def _send_all(messages: list[TaskMessage], send: Sender) -> int:
 def _lock_due(stmt: sa.Select, engine: Engine) -> sa.Select:  # type: ignore[type-arg]
     if is_sqlite(engine):
         return stmt  # SQLite: BEGIN IMMEDIATE serialises writers; the UPDATE re-checks status
-    return stmt.with_for_update(of=Post, skip_locked=True)  # type: ignore[arg-type]
+    return stmt.with_for_update(of=Post, skip_locked=True)
 
 
 def claim_due_posts(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import feedparser  # type: ignore[import-untyped]
+import feedparser
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine

@@ -40,12 +40,12 @@ def check_database(engine: Engine) -> Check:
 
 
 def check_broker(settings: Settings) -> Check:
-    from kombu import Connection
+    from kombu.connection import Connection
 
     url = settings.resolved_broker_url.removeprefix("sqla+")
     kw = {"transport": "workers.broker:Transport"} if settings.embedded_broker else {}
     try:
-        with Connection(url, connect_timeout=2, **kw) as conn:
+        with Connection(url, connect_timeout=2, **kw) as conn:  # type: ignore[no-untyped-call]
             conn.ensure_connection(max_retries=1, timeout=2)
         return Check("broker", True, "reachable")
     except Exception as exc:

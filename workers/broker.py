@@ -12,5 +12,5 @@ import os
 from kombu.transport import sqlalchemy
 
 
-class Transport(sqlalchemy.Transport):  # type: ignore[misc]
+class Transport(sqlalchemy.Transport):
     polling_interval = float(os.environ.get("NEWSRELAY_BROKER_POLLING_INTERVAL", "0.05"))
