@@ -6,13 +6,20 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import httpx
 import typer
 
 from adapters.base import PLATFORMS
-from config import Settings, get_settings
+from scheduler import cli_admin, cli_services
+from scheduler.cli_common import (
+    JsonFlag,
+    emit_json,
+    fail,
+    load_settings,
+    read_article_file,
+)
 
 app = typer.Typer(
     help="newsrelay: every article on every channel, on time, exactly once.",
@@ -27,50 +34,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(articles_app, name="articles")
 app.add_typer(posts_app, name="posts")
 app.add_typer(channels_app, name="channels")
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def fail(message: str, *, details: list[str] | None = None, code: int = 2) -> NoReturn:
-    """Print a precise error on stderr and exit non-zero."""
-    typer.echo(f"error: {message}", err=True)
-    for line in details or []:
-        typer.echo(f"  - {line}", err=True)
-    raise typer.Exit(code)
-
-
-def emit_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-def load_settings() -> Settings:
-    try:
-        return get_settings()
-    except Exception as exc:  # pydantic ValidationError names the variable
-        fail(f"configuration is invalid: {exc}")
-
-
-def read_article_file(path: Path) -> Any:
-    from scheduler.schemas import InvalidInput, parse_article
-
-    if not path.is_file():
-        fail(f"{path}: no such file")
-    if path.stat().st_size > 2 * 1024 * 1024:
-        fail(f"{path}: larger than 2 MiB; an article JSON is far smaller")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        fail(f"{path}: not valid UTF-8 JSON ({exc})")
-    try:
-        return parse_article(data)
-    except InvalidInput as exc:
-        fail(f"{path}: the article is invalid; nothing was written", details=exc.errors)
-
-
-def _engine(settings: Settings) -> Any:
-    from scheduler.db import get_engine
-
-    return get_engine(settings)
 
 
 @db_app.command("upgrade")
@@ -214,191 +177,6 @@ def channels_list(as_json: JsonFlag = False) -> None:
         typer.echo(f"{r['id']}  {r['platform']:<10} {r['status']:<12} {r['name']}")
 
 
-keys_app = typer.Typer(help="API keys (stored hashed; shown once).", no_args_is_help=True)
-users_app = typer.Typer(help="Web UI users.", no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
-app.add_typer(users_app, name="users")
-ROLE_HELP = "editor, ops or admin"
-
-
-def _role(value: str) -> Any:
-    from scheduler.models import Role
-
-    try:
-        return Role(value)
-    except ValueError:
-        fail(f"unknown role {value!r}; one of {ROLE_HELP}")
-
-
-@keys_app.command("create")
-def keys_create(
-    role: Annotated[str, typer.Option(help=ROLE_HELP)],
-    name: Annotated[str, typer.Option(help="Who or what uses the key")],
-) -> None:
-    """Create an API key; the key is printed once, on the last line."""
-    from scheduler.auth import create_api_key
-    from scheduler.bootstrap import ensure_ready
-    from scheduler.db import session_scope
-
-    chosen = _role(role)
-    if not name.strip() or len(name) > 200:
-        fail("name: must be 1 to 200 characters")
-    engine = ensure_ready(load_settings())
-    with session_scope(engine) as session:
-        key = create_api_key(session=session, name=name.strip(), role=chosen)
-    typer.echo(f"API key for {name.strip()} ({chosen.value}); store it now, it is not shown again:")
-    typer.echo(key)
-
-
-@users_app.command("create")
-def users_create(
-    role: Annotated[str, typer.Option(help=ROLE_HELP)],
-    username: Annotated[str, typer.Option(help="Login name")],
-    password: Annotated[str | None, typer.Option(help="Omit to be prompted")] = None,
-) -> None:
-    """Create a web UI user (the first admin is created this way)."""
-    from scheduler.auth import create_user
-    from scheduler.bootstrap import ensure_ready
-    from scheduler.db import session_scope
-
-    chosen = _role(role)
-    if password is None:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    engine = ensure_ready(load_settings())
-    try:
-        with session_scope(engine) as session:
-            create_user(session=session, username=username.strip(), password=password, role=chosen)
-    except ValueError as exc:
-        fail(str(exc))
-    typer.echo(f"user {username.strip()} created with role {chosen.value}")
-
-
-feeds_app = typer.Typer(help="RSS/Atom feeds polled for new articles.", no_args_is_help=True)
-app.add_typer(feeds_app, name="feeds")
-
-
-def _feed_row(feed: Any) -> dict[str, Any]:
-    return {
-        "id": str(feed.id),
-        "name": feed.name,
-        "url": feed.url,
-        "source": feed.source,
-        "interval_seconds": feed.interval_seconds,
-        "next_poll_at": feed.next_poll_at,
-        "last_polled_at": feed.last_polled_at,
-        "last_status": feed.last_status,
-        "last_error": feed.last_error,
-        "consecutive_failures": feed.consecutive_failures,
-        "items_seen": feed.items_seen,
-    }
-
-
-@feeds_app.command("add")
-def feeds_add(
-    name: Annotated[str, typer.Argument(help="A short unique name")],
-    url: Annotated[str, typer.Argument(help="The RSS or Atom URL")],
-    source: Annotated[str, typer.Option("--source", help="Article source its items belong to")],
-    interval: Annotated[int, typer.Option(min=30, max=86400, help="Seconds between polls")] = 300,
-    as_json: JsonFlag = False,
-) -> None:
-    """Register a feed; the scheduler polls it from now on."""
-    from scheduler.bootstrap import ensure_ready
-    from scheduler.db import session_scope
-    from scheduler.feeds import add_feed
-    from scheduler.schemas import InvalidInput
-
-    engine = ensure_ready(load_settings())
-    try:
-        with session_scope(engine) as session:
-            row = _feed_row(
-                add_feed(
-                    session=session,
-                    name=name.strip(),
-                    url=url.strip(),
-                    source=source.strip(),
-                    interval_seconds=interval,
-                )
-            )
-    except InvalidInput as exc:
-        fail("the feed was not added", details=exc.errors)
-    if as_json:
-        emit_json(row)
-    else:
-        typer.echo(f"feed {row['name']} added: {row['url']} every {interval} s")
-
-
-@feeds_app.command("list")
-def feeds_list(as_json: JsonFlag = False) -> None:
-    """Feeds with their last poll and any error."""
-    from sqlmodel import Session
-
-    from scheduler.bootstrap import ensure_ready
-    from scheduler.feeds import list_feeds
-
-    engine = ensure_ready(load_settings())
-    with Session(engine) as session:
-        rows = [_feed_row(f) for f in list_feeds(session=session)]
-    if as_json:
-        emit_json({"feeds": rows})
-        return
-    if not rows:
-        typer.echo("no feeds")
-    for r in rows:
-        state = "ok"
-        if r["last_error"]:
-            state = f"FAILING x{r['consecutive_failures']}: {r['last_error']}"
-        typer.echo(
-            f"{r['name']:<20} every {r['interval_seconds']:>5}s  items {r['items_seen']:>5}  "
-            f"next {r['next_poll_at']}  {state}  {r['url']}"
-        )
-
-
-@feeds_app.command("poll")
-def feeds_poll(
-    name: Annotated[str | None, typer.Option("--name", help="Poll only this feed, now")] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Poll due feeds now (or one feed, due or not) and print what each poll found."""
-    from sqlmodel import Session
-
-    from scheduler.bootstrap import ensure_ready
-    from scheduler.feeds import FeedNotFound, get_feed, poll_due_feeds, poll_feed
-
-    engine = ensure_ready(load_settings())
-    with httpx.Client() as client:
-        if name is None:
-            results = poll_due_feeds(engine=engine, client=client)
-        else:
-            try:
-                with Session(engine) as session:
-                    feed_id = get_feed(session=session, name=name).id
-            except FeedNotFound as exc:
-                fail(str(exc))
-            results = [poll_feed(engine=engine, feed_id=feed_id, client=client, force=True)]
-    if as_json:
-        emit_json({"polls": [r.__dict__ for r in results]})
-        return
-    if not results:
-        typer.echo("no feed is due")
-    for r in results:
-        typer.echo(
-            f"{r.name}: {r.outcome} (HTTP {r.http_status or '-'}) {r.new} new, {r.known} known, "
-            f"{r.stale} too old, {len(r.invalid)} invalid" + (f": {r.error}" if r.error else "")
-        )
-        for line in r.invalid:
-            typer.echo(f"  - skipped {line}")
-    if any(r.outcome == "failed" for r in results):
-        raise typer.Exit(1)
-
-
-def main() -> None:
-    """Console-script entry point."""
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
 @app.command()
 def deliveries(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Print new outcomes")] = False,
@@ -458,204 +236,16 @@ def deliveries(
         return
 
 
-@app.command("scheduler")
-def scheduler_cmd() -> None:
-    """Run the scheduler: dispatcher, reaper and reconciler ticks (any number of replicas)."""
-    import signal
-    import threading
-
-    from scheduler.bootstrap import ensure_ready
-    from scheduler.logs import configure_logging
-    from scheduler.ticker import start_ticker
-    from workers.celery_app import celery_sender, make_celery
-
-    settings = load_settings()
-    configure_logging(level=settings.log_level, json_output=settings.log_json)
-    engine = ensure_ready(settings)
-    ticker = start_ticker(
-        settings=settings, engine=engine, send=celery_sender(make_celery(settings))
-    )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    ticker.shutdown(wait=True)
+cli_admin.register(app)
+cli_services.register(app)
 
 
-@app.command("worker", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def worker_cmd(
-    ctx: typer.Context,
-    queues: Annotated[str, typer.Option(help="Comma-separated queues")] = (
-        "format,deliver.x,deliver.instagram,deliver.facebook"
-    ),
-    concurrency: Annotated[int, typer.Option(min=1, max=512)] = 16,
-    pool: Annotated[str, typer.Option(help="threads (I/O-bound, default) or prefork")] = "threads",
-) -> None:
-    """Run a Celery worker (extra arguments go to celery)."""
-    import os
-
-    from scheduler.runner import worker_command
-
-    load_settings()
-    cmd = worker_command(concurrency=concurrency, queues=queues, pool=pool) + list(ctx.args)
-    os.execv(cmd[0], cmd)  # noqa: S606 - replace this process with the worker
-
-
-sandbox_app = typer.Typer(
-    help="The sandbox platform: a local emulator of X and the Graph API.",
-    invoke_without_command=True,
-)
-app.add_typer(sandbox_app, name="sandbox")
-
-
-@sandbox_app.callback()
-def sandbox_serve(
-    ctx: typer.Context,
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
-) -> None:
-    """Serve the sandbox (when no subcommand is given)."""
-    if ctx.invoked_subcommand is not None:
-        return
-    from adapters.sandbox import serve
-
-    settings = load_settings()
-    serve(host, port or settings.sandbox_port)
-
-
-def _sandbox_client(url: str | None) -> Any:
-    from adapters.sandbox.client import SandboxClient
-
-    return SandboxClient(url or load_settings().sandbox_url)
-
-
-@sandbox_app.command("requests")
-def sandbox_requests(
-    url: Annotated[str | None, typer.Option(help="Sandbox base URL")] = None,
-    account: Annotated[str | None, typer.Option()] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """What the sandbox received (tokens are never recorded)."""
+def main() -> None:
+    """Console-script entry point."""
     try:
-        data = _sandbox_client(url).requests(**({"account": account} if account else {}))
-    except httpx.HTTPError as exc:
-        fail(f"the sandbox did not answer: {exc}")
-    if as_json:
-        emit_json({"requests": data})
-        return
-    for r in data:
-        typer.echo(
-            f"{r.get('at')}  {r.get('platform'):<10} {r.get('method')} {r.get('path')} "
-            f"-> {r.get('status')} {r.get('fault') or ''}"
-        )
-
-
-@sandbox_app.command("fault")
-def sandbox_fault(
-    account: Annotated[str, typer.Argument(help="Account id (X user, IG user or FB page)")],
-    url: Annotated[str | None, typer.Option(help="Sandbox base URL")] = None,
-    latency_ms: Annotated[int | None, typer.Option(min=0, max=60000)] = None,
-    error_rate: Annotated[float | None, typer.Option(min=0, max=1)] = None,
-    drop_rate: Annotated[float | None, typer.Option(min=0, max=1)] = None,
-    rate_limit_seconds: Annotated[int | None, typer.Option(min=0)] = None,
-    expired_token: Annotated[bool | None, typer.Option()] = None,
-    duplicate: Annotated[bool | None, typer.Option()] = None,
-    permanent: Annotated[bool | None, typer.Option()] = None,
-    clear: Annotated[bool, typer.Option(help="Clear this account's faults")] = False,
-) -> None:
-    """Inject (or clear) faults for one sandbox account."""
-    client = _sandbox_client(url)
-    try:
-        if clear:
-            client.clear_faults(account)
-            typer.echo(f"faults cleared for {account}")
-            return
-        fields = {
-            k: v
-            for k, v in dict(
-                latency_ms=latency_ms,
-                error_rate=error_rate,
-                drop_rate=drop_rate,
-                rate_limit_seconds=rate_limit_seconds,
-                expired_token=expired_token,
-                duplicate=duplicate,
-                permanent=permanent,
-            ).items()
-            if v is not None
-        }
-        emit_json(client.set_fault(account, **fields))
-    except httpx.HTTPError as exc:
-        fail(f"the sandbox did not answer: {exc}")
-
-
-@app.command()
-def run(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    concurrency: Annotated[int, typer.Option(min=1, max=256)] = 16,
-) -> None:
-    """Run everything on the embedded defaults: API and UI, scheduler, worker, sandbox."""
-    import os
-
-    from scheduler.logs import configure_logging
-    from scheduler.runner import run_all
-
-    os.environ.setdefault("NEWSRELAY_PUBLIC_BASE_URL", f"http://{host}:{port}")
-    get_settings.cache_clear()
-    settings = load_settings()
-    configure_logging(level=settings.log_level, json_output=settings.log_json)
-    run_all(settings, host=host, port=port, concurrency=concurrency)
-
-
-@app.command()
-def api(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
-) -> None:
-    """Serve the HTTP API and web UI."""
-    import uvicorn
-
-    from scheduler.bootstrap import ensure_ready
-    from scheduler.logs import configure_logging
-
-    settings = load_settings()
-    configure_logging(level=settings.log_level, json_output=settings.log_json)
-    ensure_ready(settings)
-    uvicorn.run(
-        "scheduler.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-    )
-
-
-@app.command()
-def health(
-    component: Annotated[
-        str, typer.Option(help="all, database, broker, dispatcher or workers")
-    ] = "all",
-    as_json: JsonFlag = False,
-) -> None:
-    """Check the pipeline's health; exits 1 when a checked part is down (for health checks)."""
-    from scheduler.db import get_engine
-    from scheduler.health import readiness
-
-    names = {"all", "database", "broker", "dispatcher", "workers"}
-    if component not in names:
-        fail(f"unknown component {component!r}; one of {', '.join(sorted(names))}")
-    settings = load_settings()
-    checks = [c for c in readiness(get_engine(settings), settings) if component in ("all", c.name)]
-    if as_json:
-        emit_json({"checks": [c.__dict__ for c in checks]})
-    else:
-        for c in checks:
-            typer.echo(f"{'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}")
-    if not checks or not all(c.ok for c in checks):
-        raise typer.Exit(1)
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 if __name__ == "__main__":
