@@ -184,6 +184,7 @@ def feeds_poll(
 
 
 def register(app: typer.Typer) -> None:
+    """Attach the keys, users and feeds command groups to the ``newsrelay`` app."""
     app.add_typer(keys_app, name="keys")
     app.add_typer(users_app, name="users")
     app.add_typer(feeds_app, name="feeds")

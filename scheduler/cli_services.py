@@ -206,6 +206,7 @@ def health(
 
 
 def register(app: typer.Typer) -> None:
+    """Attach the long-running commands and the sandbox group to the ``newsrelay`` app."""
     app.command("scheduler")(scheduler_cmd)
     app.command(
         "worker", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
