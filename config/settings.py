@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     task_soft_time_limit: int = 60
     task_time_limit: int = 90
     broker_polling_interval: float = 0.05
+    #: A worker that started no task for this long while deliveries for its queues have waited
+    #: as long exits, so its supervisor restarts it (a consumer that silently stopped).
+    worker_stall_seconds: int = Field(default=30, ge=5, le=3600)
 
     x: XSettings = Field(default_factory=XSettings)
     meta: MetaSettings = Field(default_factory=MetaSettings)

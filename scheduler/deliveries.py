@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from scheduler.cursors import decode_cursor, encode_cursor
-from scheduler.models import Article, Channel, DeliveryAttempt, Post
+from scheduler.models import Article, AttemptStatus, Channel, DeliveryAttempt, Post
 
 
 def attempt_row(
@@ -182,3 +182,25 @@ def finished_late(
     )
     stmt = stmt.order_by(col(DeliveryAttempt.finished_at), col(DeliveryAttempt.id))
     return _with_cursors(session.exec(stmt.limit(limit)).all())
+
+
+def waiting_deliveries(*, session: Session, platforms: list[str], enqueued_before: datetime) -> int:
+    """Attempts for ``platforms`` handed to the broker before ``enqueued_before`` and not started.
+
+    A healthy worker with a free thread starts an attempt within milliseconds, so such attempts
+    mean their messages are lost (the reaper re-sends them) or nobody is consuming them.
+    """
+    if not platforms:
+        return 0
+    return int(
+        session.execute(
+            sa.select(sa.func.count())
+            .select_from(DeliveryAttempt)
+            .join(Post, col(Post.id) == col(DeliveryAttempt.post_id))
+            .where(
+                col(DeliveryAttempt.status) == AttemptStatus.ENQUEUED,
+                col(DeliveryAttempt.created_at) < enqueued_before,
+                col(Post.platform).in_(platforms),
+            )
+        ).scalar_one()
+    )

@@ -15,12 +15,12 @@ from sqlalchemy.engine import Engine
 
 from adapters import http_timeout
 from config import get_settings
-from scheduler.db import make_engine, session_scope
+from scheduler.db import make_engine
 from scheduler.delivery import deliver_attempt
 from scheduler.reconcile import reconcile_post
 from scheduler.rendering import format_post
-from scheduler.state import WORKER_HEARTBEAT_PREFIX, beat
 from workers.celery_app import celery_app
+from workers.liveness import Activity, deliver_platforms, exit_for_restart, run_heartbeat
 
 T = TypeVar("T")
 
@@ -112,25 +112,35 @@ def reconcile_task(post_id: str) -> str:
     )
 
 
-def _heartbeat_loop(stop: threading.Event, hostname: str) -> None:
-    while not stop.is_set():
-        try:
-            with session_scope(_engine()) as s:
-                beat(session=s, key=WORKER_HEARTBEAT_PREFIX + hostname)
-        except Exception:  # noqa: S110 - a missed beat shows up in /readyz, which is the point
-            pass
-        stop.wait(10)
-
-
 _stop_heartbeat = threading.Event()
+_activity = Activity()
+
+
+@signals.task_prerun.connect
+def _task_started(**_: Any) -> None:
+    _activity.started()
+
+
+@signals.task_postrun.connect
+def _task_finished(**_: Any) -> None:
+    _activity.finished()
 
 
 @signals.worker_ready.connect
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     hostname = getattr(sender, "hostname", None) or socket.gethostname()
+    app = getattr(sender, "app", None) or celery_app
     threading.Thread(
-        target=_heartbeat_loop,
-        args=(_stop_heartbeat, hostname),
+        target=run_heartbeat,
+        kwargs=dict(
+            stop=_stop_heartbeat,
+            hostname=hostname,
+            engine=_engine,
+            platforms=deliver_platforms(app.amqp.queues.consume_from or ()),
+            stall_seconds=get_settings().worker_stall_seconds,
+            activity=_activity,
+            on_stall=exit_for_restart,
+        ),
         daemon=True,
         name="newsrelay-heartbeat",
     ).start()

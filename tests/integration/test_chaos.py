@@ -80,7 +80,12 @@ def chaos_stack(pg_url: str, tmp_path: Path) -> Iterator[tuple[Stack, RedisServe
         tmp_path,
         database_url=pg_url,
         broker_url=broker.url,
-        overrides={"publish_lease_seconds": "6", "queued_lease_seconds": "4", "max_attempts": "10"},
+        overrides={
+            "publish_lease_seconds": "6",
+            "queued_lease_seconds": "4",
+            "max_attempts": "10",
+            "worker_stall_seconds": "10",
+        },
         worker_concurrency=16,
     )
     yield stack, broker
@@ -94,7 +99,9 @@ def test_chaos_every_post_settles_and_none_is_published_twice(
 ) -> None:
     stack, broker = chaos_stack
     stack.client.set_fault(None, error_rate=0.05, drop_rate=0.02, latency_ms=30, seed=7)
-    worker = stack.start_worker()
+    # Supervised, as in production: a worker that dies or ends itself (the stall watchdog) is
+    # started again.
+    worker = stack.start_supervised_worker()
     stack.start_scheduler()
     for i in range(ARTICLES):
         with session_scope(stack.engine) as s:
@@ -103,17 +110,22 @@ def test_chaos_every_post_settles_and_none_is_published_twice(
     def published_count() -> int:
         return sum(1 for p in stack.posts() if p.status == PostStatus.PUBLISHED)
 
+    def progress(target: int, what: str) -> None:
+        try:
+            wait_until(lambda: published_count() >= target, timeout=90, message=what)
+        except AssertionError as exc:
+            detail = f"{exc}: {published_count()} published\n{stack.worker_logs()}"
+            raise AssertionError(detail) from None
+
     # Faults while deliveries are in flight.
-    wait_until(lambda: published_count() >= 30, timeout=60, message="deliveries to start")
-    stack.kill_worker(worker)
-    worker = stack.start_worker(wait=False)
-    wait_until(lambda: published_count() >= 110, timeout=90, message="progress after kill 1")
+    progress(30, "deliveries to start")
+    worker.kill()
+    progress(110, "progress after kill 1")
     broker.kill()
     time.sleep(1)
     broker.start()
-    wait_until(lambda: published_count() >= 190, timeout=90, message="progress after restart")
-    stack.kill_worker(worker)
-    stack.start_worker(wait=False)
+    progress(190, "progress after the Redis restart")
+    worker.kill()
 
     def all_settled() -> bool:
         posts = stack.posts()

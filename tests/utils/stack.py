@@ -3,6 +3,7 @@ processes, and the scheduler ticker, on a chosen database and broker."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -136,6 +137,7 @@ class Stack:
         self.api.start()
         self.client = SandboxClient(self.sandbox.url)
         self.workers: list[subprocess.Popen[bytes]] = []
+        self.supervised: list[SupervisedWorker] = []
         self.worker_concurrency = worker_concurrency
         self.ticker: Any = None
         self.celery = make_celery(self.settings)
@@ -175,13 +177,25 @@ class Stack:
             assert proc.poll() is None, self.worker_logs()
         return proc
 
+    def start_supervised_worker(self) -> SupervisedWorker:
+        """A worker restarted whenever it exits, as ``newsrelay run`` and compose do."""
+        supervised = SupervisedWorker(self)
+        self.supervised.append(supervised)
+        wait_until(
+            lambda: supervised.proc is not None and self._beat(supervised.key),
+            timeout=60,
+            message="the supervised worker to be ready",
+        )
+        return supervised
+
     def _beat(self, key: str) -> bool:
         with Session(self.engine) as s:
             return s.get(ServiceState, key) is not None
 
     def kill_worker(self, proc: subprocess.Popen[bytes]) -> None:
         """SIGKILL the worker's whole process group (main process and any children)."""
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # it had already exited
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
 
     def start_scheduler(self) -> None:
@@ -205,6 +219,8 @@ class Stack:
 
     def close(self) -> None:
         self.stop_scheduler()
+        for supervised in self.supervised:
+            supervised.stop()
         for proc in self.workers:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -216,6 +232,38 @@ class Stack:
         self.api.stop()
         self.sandbox.stop()
         self.engine.dispose()
+
+
+class SupervisedWorker:
+    """One worker name, restarted (each run logged to the stack's worker logs) until stopped."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.name = f"sup-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
+        self.key = WORKER_HEARTBEAT_PREFIX + self.name
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.exits: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            proc = self.stack.start_worker(name=self.name, wait=False)
+            self.proc = proc
+            while proc.poll() is None and not self._stop.is_set():
+                time.sleep(0.2)
+            if proc.returncode is not None:
+                self.exits.append(proc.returncode)
+
+    def kill(self) -> None:
+        """SIGKILL the running worker; the supervisor starts the next one."""
+        assert self.proc is not None
+        self.stack.kill_worker(self.proc)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 def python() -> str:

@@ -1,0 +1,88 @@
+"""A worker that is alive but takes no more deliveries (the consumer that silently stopped)
+ends itself, says why, and its supervisor's next worker delivers what waited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from scheduler.articles import ingest_article
+from scheduler.db import session_scope
+from scheduler.models import DeliveryAttempt, PostStatus
+from scheduler.schemas import parse_article
+from tests.integration.conftest import article_variant
+from tests.utils.stack import Stack, wait_until
+from workers.liveness import STALLED_EXIT_CODE, Activity, deliver_platforms, is_stalled
+
+
+@pytest.fixture
+def stack(pg_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+    st = Stack(
+        tmp_path,
+        database_url=pg_url,
+        broker_url=redis_url,
+        overrides={"worker_stall_seconds": "5", "queued_lease_seconds": "60"},
+    )
+    yield st
+    st.close()
+
+
+def test_a_worker_that_stopped_consuming_is_restarted_and_the_post_goes_out(
+    stack: Stack,
+) -> None:
+    worker = stack.start_supervised_worker()
+    first = worker.proc
+    # The worker stays up and beating but no longer consumes X deliveries: the failure mode.
+    replies = stack.celery.control.cancel_consumer(
+        "deliver.x", destination=[worker.name], reply=True, timeout=10
+    )
+    assert replies and "ok" in next(iter(replies[0].values())), replies
+    stack.start_scheduler()
+    with session_scope(stack.engine) as s:
+        article = ingest_article(session=s, data=parse_article(article_variant("stall"))).article
+        article_id = article.id
+
+    def published() -> bool:
+        posts = [p for p in stack.posts() if p.article_id == article_id]
+        return len(posts) == 3 and all(p.status == PostStatus.PUBLISHED for p in posts)
+
+    try:
+        wait_until(published, timeout=90, message="the X post after the restart")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{stack.worker_logs()}") from None
+    # The stalled worker ended itself (warm shutdown, or the hard exit after the grace time)
+    # and the supervisor's next worker delivered the X post, once.
+    assert worker.proc is not first
+    assert worker.exits and worker.exits[0] in (0, STALLED_EXIT_CODE), worker.exits
+    logs = stack.worker_logs()
+    assert "worker_stalled" in logs and '"waiting_deliveries": 1' in logs, logs
+    with Session(stack.engine) as s:
+        attempts = s.exec(select(DeliveryAttempt)).all()
+    assert sorted(str(a.status) for a in attempts) == ["succeeded"] * 3, attempts
+
+
+def test_stall_needs_idle_time_no_running_task_and_waiting_work() -> None:
+    assert is_stalled(active=0, idle_seconds=31, waiting=2, stall_seconds=30)
+    assert not is_stalled(active=1, idle_seconds=31, waiting=2, stall_seconds=30)
+    assert not is_stalled(active=0, idle_seconds=29, waiting=2, stall_seconds=30)
+    assert not is_stalled(active=0, idle_seconds=31, waiting=0, stall_seconds=30)
+
+
+def test_activity_counts_running_tasks_and_resets_idle_time() -> None:
+    activity = Activity()
+    activity.started()
+    activity.started()
+    activity.finished()
+    active, idle = activity.snapshot()
+    assert active == 1 and 0 <= idle < 1
+    activity.finished()
+    activity.finished()  # never below zero
+    assert activity.snapshot()[0] == 0
+
+
+def test_only_deliver_queues_name_platforms() -> None:
+    assert deliver_platforms(["format", "deliver.x", "deliver.facebook"]) == ["facebook", "x"]
+    assert deliver_platforms(["format"]) == []
