@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from scheduler.cursors import decode_cursor, encode_cursor
-from scheduler.models import Article, AttemptStatus, Channel, DeliveryAttempt, Post
+from scheduler.models import Article, AttemptStatus, Channel, DeliveryAttempt, Post, PostStatus
 
 
 def attempt_row(
@@ -201,6 +201,20 @@ def waiting_deliveries(*, session: Session, platforms: list[str], enqueued_befor
                 col(DeliveryAttempt.status) == AttemptStatus.ENQUEUED,
                 col(DeliveryAttempt.created_at) < enqueued_before,
                 col(Post.platform).in_(platforms),
+            )
+        ).scalar_one()
+    )
+
+
+def waiting_renders(*, session: Session, requested_before: datetime) -> int:
+    """Posts waiting for the format task since before ``requested_before``."""
+    return int(
+        session.execute(
+            sa.select(sa.func.count())
+            .select_from(Post)
+            .where(
+                col(Post.status) == PostStatus.RENDERING,
+                col(Post.updated_at) < requested_before,
             )
         ).scalar_one()
     )

@@ -4,10 +4,11 @@ Celery's consumer can come back from a broker connection loss looking connected 
 messages (celery#8030, #8091, #9054, #10205; reported for the threads pool too): the process is
 alive and its heartbeat fine while deliveries wait, which is the "queue that silently stops".
 The watchdog compares what this worker does with what the database says waits for it: no task
-started for ``worker_stall_seconds``, none running, and attempts for its platforms enqueued
-longer ago than that.  Then the worker logs why and exits, and its supervisor (``newsrelay run``,
-the container's restart policy) starts a fresh one.  Late acks and the delivery fence make the
-restart safe: nothing is running, and any message it held comes back and is fenced.
+started for ``worker_stall_seconds``, none running, and work for its queues waiting longer than
+that (delivery attempts for its platforms, posts waiting to be formatted).  Then the worker logs
+why and exits, and its supervisor (``newsrelay run``, the container's restart policy) starts a
+fresh one.  Late acks and the delivery fence make the restart safe: nothing is running, and any
+message it held comes back and is fenced.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from scheduler.db import session_scope
-from scheduler.deliveries import waiting_deliveries
+from scheduler.deliveries import waiting_deliveries, waiting_renders
 from scheduler.logs import get_logger
 from scheduler.models import utcnow
 from scheduler.state import WORKER_HEARTBEAT_PREFIX, beat
@@ -63,6 +65,14 @@ def deliver_platforms(queues: Iterable[str]) -> list[str]:
     return sorted(q.split(".", 1)[1] for q in queues if q.startswith("deliver."))
 
 
+def waiting_work(session: Session, *, platforms: list[str], formats: bool, before: datetime) -> int:
+    """Work for these queues that has waited since before ``before``."""
+    waiting = waiting_deliveries(session=session, platforms=platforms, enqueued_before=before)
+    if formats:
+        waiting += waiting_renders(session=session, requested_before=before)
+    return waiting
+
+
 def is_stalled(*, active: int, idle_seconds: float, waiting: int, stall_seconds: float) -> bool:
     """Idle with work waiting: nothing running, nothing started lately, attempts left waiting."""
     return active == 0 and idle_seconds >= stall_seconds and waiting > 0
@@ -73,13 +83,14 @@ def run_heartbeat(
     stop: threading.Event,
     hostname: str,
     engine: Callable[[], Engine],
-    platforms: list[str],
+    queues: list[str],
     stall_seconds: float,
     activity: Activity,
     on_stall: Callable[[int, float], None],
 ) -> None:
     """Beat until ``stop``; call ``on_stall(waiting, idle_seconds)`` once if the worker stalls."""
     interval = min(10.0, stall_seconds / 3)
+    platforms, formats = deliver_platforms(queues), "format" in queues
     while not stop.is_set():
         stalled: tuple[int, float] | None = None
         try:
@@ -87,10 +98,11 @@ def run_heartbeat(
                 beat(session=s, key=WORKER_HEARTBEAT_PREFIX + hostname)
                 active, idle = activity.snapshot()
                 if active == 0 and idle >= stall_seconds:
-                    waiting = waiting_deliveries(
-                        session=s,
+                    waiting = waiting_work(
+                        s,
                         platforms=platforms,
-                        enqueued_before=utcnow() - timedelta(seconds=stall_seconds),
+                        formats=formats,
+                        before=utcnow() - timedelta(seconds=stall_seconds),
                     )
                     if is_stalled(
                         active=active,
@@ -111,7 +123,7 @@ def exit_for_restart(waiting: int, idle_seconds: float) -> None:
     """Say why, then end this worker so that its supervisor starts a fresh one."""
     log.error(
         "worker_stalled",
-        waiting_deliveries=waiting,
+        waiting=waiting,
         idle_seconds=round(idle_seconds, 1),
         action="exiting so that the supervisor restarts the worker",
     )

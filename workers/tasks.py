@@ -20,7 +20,7 @@ from scheduler.delivery import deliver_attempt
 from scheduler.reconcile import reconcile_post
 from scheduler.rendering import format_post
 from workers.celery_app import celery_app
-from workers.liveness import Activity, deliver_platforms, exit_for_restart, run_heartbeat
+from workers.liveness import Activity, exit_for_restart, run_heartbeat
 
 T = TypeVar("T")
 
@@ -136,7 +136,7 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
             stop=_stop_heartbeat,
             hostname=hostname,
             engine=_engine,
-            platforms=deliver_platforms(app.amqp.queues.consume_from or ()),
+            queues=list(app.amqp.queues.consume_from or ()),
             stall_seconds=get_settings().worker_stall_seconds,
             activity=_activity,
             on_stall=exit_for_restart,
