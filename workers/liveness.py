@@ -74,7 +74,7 @@ def waiting_work(session: Session, *, platforms: list[str], formats: bool, befor
 
 
 def is_stalled(*, active: int, idle_seconds: float, waiting: int, stall_seconds: float) -> bool:
-    """Idle with work waiting: nothing running, nothing started lately, attempts left waiting."""
+    """Idle with work waiting: nothing running, nothing started lately, work left waiting."""
     return active == 0 and idle_seconds >= stall_seconds and waiting > 0
 
 
@@ -87,8 +87,13 @@ def run_heartbeat(
     stall_seconds: float,
     activity: Activity,
     on_stall: Callable[[int, float], None],
+    watch: bool = True,
 ) -> None:
-    """Beat until ``stop``; call ``on_stall(waiting, idle_seconds)`` once if the worker stalls."""
+    """Beat until ``stop``; call ``on_stall(waiting, idle_seconds)`` once if the worker stalls.
+
+    ``watch=False`` only beats: under a prefork pool the tasks run in child processes, so this
+    process cannot see them start.
+    """
     interval = min(10.0, stall_seconds / 3)
     platforms, formats = deliver_platforms(queues), "format" in queues
     while not stop.is_set():
@@ -97,7 +102,7 @@ def run_heartbeat(
             with session_scope(engine()) as s:
                 beat(session=s, key=WORKER_HEARTBEAT_PREFIX + hostname)
                 active, idle = activity.snapshot()
-                if active == 0 and idle >= stall_seconds:
+                if watch and active == 0 and idle >= stall_seconds:
                     waiting = waiting_work(
                         s,
                         platforms=platforms,

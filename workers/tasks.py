@@ -130,6 +130,7 @@ def _task_finished(**_: Any) -> None:
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     hostname = getattr(sender, "hostname", None) or socket.gethostname()
     app = getattr(sender, "app", None) or celery_app
+    pool = type(getattr(sender, "pool", None)).__module__
     threading.Thread(
         target=run_heartbeat,
         kwargs=dict(
@@ -140,6 +141,8 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
             stall_seconds=get_settings().worker_stall_seconds,
             activity=_activity,
             on_stall=exit_for_restart,
+            # Prefork children run the tasks: this process's task signals never fire.
+            watch=not pool.endswith(".prefork"),
         ),
         daemon=True,
         name="newsrelay-heartbeat",

@@ -3,18 +3,23 @@ ends itself, says why, and its supervisor's next worker delivers what waited."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from scheduler.articles import ingest_article
 from scheduler.db import session_scope
-from scheduler.models import DeliveryAttempt, PostStatus
+from scheduler.models import DeliveryAttempt, PostStatus, ServiceState
 from scheduler.schemas import parse_article
+from scheduler.state import WORKER_HEARTBEAT_PREFIX
 from tests.integration.conftest import article_variant
 from tests.utils.stack import Stack, wait_until
+from workers import liveness
 from workers.liveness import STALLED_EXIT_CODE, Activity, deliver_platforms, is_stalled
 
 
@@ -87,3 +92,47 @@ def test_activity_counts_running_tasks_and_resets_idle_time() -> None:
 def test_only_deliver_queues_name_platforms() -> None:
     assert deliver_platforms(["format", "deliver.x", "deliver.facebook"]) == ["facebook", "x"]
     assert deliver_platforms(["format"]) == []
+
+
+@pytest.mark.parametrize("watch", [True, False])
+def test_heartbeat_reports_a_stall_only_when_watching(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, watch: bool
+) -> None:
+    monkeypatch.setattr(liveness, "waiting_work", lambda *a, **k: 4)
+    activity = Activity()
+    stalls: list[tuple[int, float]] = []
+    stop = threading.Event()
+
+    def on_stall(waiting: int, idle: float) -> None:
+        stalls.append((waiting, idle))
+
+    thread = threading.Thread(
+        target=liveness.run_heartbeat,
+        kwargs=dict(
+            stop=stop,
+            hostname="unit@test",
+            engine=lambda: engine,
+            queues=["format", "deliver.x"],
+            stall_seconds=0.3,
+            activity=activity,
+            on_stall=on_stall,
+            watch=watch,
+        ),
+    )
+    thread.start()
+    wait_until(lambda: stalls or (not watch and _beats(engine)), timeout=10, message="a beat")
+    time.sleep(0.5)  # a few more rounds: an unwatched worker never reports
+    stop.set()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert _beats(engine)
+    if watch:
+        assert stalls and stalls[0][0] == 4 and stalls[0][1] >= 0.3
+        assert len(stalls) == 1  # reported once; the loop ends there
+    else:
+        assert stalls == []
+
+
+def _beats(engine: Engine) -> bool:
+    with Session(engine) as s:
+        return s.get(ServiceState, WORKER_HEARTBEAT_PREFIX + "unit@test") is not None
