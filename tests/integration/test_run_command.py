@@ -84,7 +84,13 @@ def test_newsrelay_run_publishes_the_fixture_article_on_three_channels(
         posts = cli(env, "posts", "list", "--json")["posts"]
         return posts if len(posts) == 3 and all(p["status"] == "published" for p in posts) else None
 
-    posts = wait_until(published, timeout=60, interval=0.5, message="three published posts")
+    try:
+        posts = wait_until(published, timeout=60, interval=0.5, message="three published posts")
+    except AssertionError as exc:
+        # Say what the posts are doing and what the service logged, not only that it timed out.
+        posts_now = cli(env, "posts", "list", "--json")["posts"]
+        log = (Path(env["NEWSRELAY_DATA_DIR"]).parent / "run.log").read_text(errors="replace")
+        raise AssertionError(f"{exc}\nposts: {posts_now}\nservice log:\n{log[-8000:]}") from None
     assert sorted(p["channel"] for p in posts) == ["facebook", "instagram", "x"]
     assert all(p["external_id"] and p["external_url"] for p in posts)
     deliveries = cli(env, "deliveries", "--json")["deliveries"]
