@@ -102,6 +102,7 @@ def run_heartbeat(
             with session_scope(engine()) as s:
                 beat(session=s, key=WORKER_HEARTBEAT_PREFIX + hostname)
                 active, idle = activity.snapshot()
+                # The count query runs only once the cheap half of the rule already holds.
                 if watch and active == 0 and idle >= stall_seconds:
                     waiting = waiting_work(
                         s,

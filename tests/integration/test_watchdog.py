@@ -6,15 +6,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from config import Settings
 from scheduler.articles import ingest_article
+from scheduler.channels import ensure_sandbox_channels
 from scheduler.db import session_scope
-from scheduler.models import DeliveryAttempt, PostStatus, ServiceState
+from scheduler.models import DeliveryAttempt, Post, PostStatus, ServiceState, utcnow
 from scheduler.schemas import parse_article
 from scheduler.state import WORKER_HEARTBEAT_PREFIX
 from tests.integration.conftest import article_variant
@@ -96,9 +100,17 @@ def test_only_deliver_queues_name_platforms() -> None:
 
 @pytest.mark.parametrize("watch", [True, False])
 def test_heartbeat_reports_a_stall_only_when_watching(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch, watch: bool
+    engine: Engine, settings: Settings, watch: bool
 ) -> None:
-    monkeypatch.setattr(liveness, "waiting_work", lambda *a, **k: 4)
+    # Real waiting work: an article's three posts left in `rendering` for a minute.
+    with session_scope(engine) as s:
+        ensure_sandbox_channels(session=s, settings=settings)
+        article = ingest_article(session=s, data=parse_article(article_variant("idle"))).article
+        s.execute(
+            sa.update(Post)
+            .where(col(Post.article_id) == article.id)
+            .values(updated_at=utcnow() - timedelta(minutes=1))
+        )
     activity = Activity()
     stalls: list[tuple[int, float]] = []
     stop = threading.Event()
@@ -127,7 +139,7 @@ def test_heartbeat_reports_a_stall_only_when_watching(
     assert not thread.is_alive()
     assert _beats(engine)
     if watch:
-        assert stalls and stalls[0][0] == 4 and stalls[0][1] >= 0.3
+        assert stalls and stalls[0][0] == 3 and stalls[0][1] >= 0.3
         assert len(stalls) == 1  # reported once; the loop ends there
     else:
         assert stalls == []
