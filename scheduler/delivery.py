@@ -40,6 +40,7 @@ from config import Settings
 from scheduler.articles import article_content
 from scheduler.backoff import next_attempt_at
 from scheduler.crypto import decrypt_credentials
+from scheduler.db import retry_on_disconnect
 from scheduler.logs import get_logger, redact
 from scheduler.models import (
     Article,
@@ -352,8 +353,23 @@ def _start_attempt(
 
     None means a stale or duplicate message, or a post held by a pause since it was claimed.
     Three statements (two on PostgreSQL): the fence, one read of the context, the conditional
-    post update.
+    post update.  A dead pooled connection is retried once: if its commit did happen, the
+    repeated fence matches nothing and the message counts as a duplicate (the post's publish
+    lease then hands it to the reaper and reconciliation).
     """
+    return retry_on_disconnect(
+        lambda: _start_attempt_once(engine, attempt_id, settings=settings, worker=worker, now=now)
+    )
+
+
+def _start_attempt_once(
+    engine: Engine,
+    attempt_id: uuid.UUID,
+    *,
+    settings: Settings,
+    worker: str,
+    now: datetime,
+) -> _Snapshot | None:
     fence = {"b_attempt": attempt_id, "b_now": now, "b_worker": worker[:200]}
     with engine.begin() as conn:
         ctx: Any
@@ -683,53 +699,61 @@ def record_attempt_outcome(
     )
     # Hold the channel's other waiting posts too; reconnecting releases them.
     hold = outcome == "needs_reauth"
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            # One statement (data-modifying CTEs, each gated on the attempt update), run in
-            # autocommit: atomic on its own, and no BEGIN/COMMIT round trips.
-            conn.execution_options(isolation_level="AUTOCOMMIT")
-            stmt = _outcome_statement_pg(
-                tuple(sorted(attempt_values)),
-                allowed,
-                tuple(sorted(post_values)),
-                post_from,
-                tuple(sorted(channel_values)),
-                touch_channel,
-                hold,
-            )
-            params: dict[str, Any] = {
-                "b_attempt": attempt_id,
-                "b_post": post_id,
-                "b_channel": channel_id,
-                "b_now": now,
-                "b_since": since,
-                "b_rate_limit": success_rate_limit,
-            }
-            params.update({"va_" + k: v for k, v in attempt_values.items()})
-            params.update({"vp_" + k: v for k, v in post_values.items()})
-            params.update({"vc_" + k: v for k, v in channel_values.items()})
-            recorded = conn.execute(stmt, params).scalar_one()
-        else:
-            with conn.begin():
-                recorded = _execute_update(
-                    conn, "delivery_attempt", attempt_id, attempt_values, allowed
+
+    def write() -> int:
+        # A repeat after a commit whose answer was lost matches nothing: "stale" (logged).
+        with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                # One statement (data-modifying CTEs, each gated on the attempt update), run in
+                # autocommit: atomic on its own, and no BEGIN/COMMIT round trips.
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                stmt = _outcome_statement_pg(
+                    tuple(sorted(attempt_values)),
+                    allowed,
+                    tuple(sorted(post_values)),
+                    post_from,
+                    tuple(sorted(channel_values)),
+                    touch_channel,
+                    hold,
                 )
-                if recorded:
-                    _execute_update(conn, "post", post_id, post_values, post_from)
-                    if channel_values:
-                        _execute_update(conn, "channel", channel_id, channel_values)
-                    if touch_channel:
-                        conn.execute(
-                            _CHANNEL_SUCCESS,
-                            {
-                                "b_channel": channel_id,
-                                "b_since": since,
-                                "b_now": now,
-                                "b_rate_limit": success_rate_limit,
-                            },
-                        )
-                    if hold:
-                        conn.execute(_HOLD_CHANNEL_POSTS, {"b_channel": channel_id, "b_now": now})
+                params: dict[str, Any] = {
+                    "b_attempt": attempt_id,
+                    "b_post": post_id,
+                    "b_channel": channel_id,
+                    "b_now": now,
+                    "b_since": since,
+                    "b_rate_limit": success_rate_limit,
+                }
+                params.update({"va_" + k: v for k, v in attempt_values.items()})
+                params.update({"vp_" + k: v for k, v in post_values.items()})
+                params.update({"vc_" + k: v for k, v in channel_values.items()})
+                return int(conn.execute(stmt, params).scalar_one())
+            else:
+                with conn.begin():
+                    recorded: int = _execute_update(
+                        conn, "delivery_attempt", attempt_id, attempt_values, allowed
+                    )
+                    if recorded:
+                        _execute_update(conn, "post", post_id, post_values, post_from)
+                        if channel_values:
+                            _execute_update(conn, "channel", channel_id, channel_values)
+                        if touch_channel:
+                            conn.execute(
+                                _CHANNEL_SUCCESS,
+                                {
+                                    "b_channel": channel_id,
+                                    "b_since": since,
+                                    "b_now": now,
+                                    "b_rate_limit": success_rate_limit,
+                                },
+                            )
+                        if hold:
+                            conn.execute(
+                                _HOLD_CHANNEL_POSTS, {"b_channel": channel_id, "b_now": now}
+                            )
+                return recorded
+
+    recorded = retry_on_disconnect(write)
     if not recorded:
         log.warning("outcome_dropped", attempt_id=str(attempt_id), outcome=outcome)
         return "stale"

@@ -50,8 +50,11 @@ def _once(build: Callable[[], T]) -> Callable[[], T]:
 
 @_once
 def _engine() -> Engine:
-    # Enough connections for a threads pool of dozens without waiting on the pool.
-    return make_engine(get_settings().resolved_database_url, pool_size=20, max_overflow=80)
+    # Enough connections for a threads pool of dozens without waiting on the pool; a connection
+    # is pinged only after sitting idle (the hot path retries once on a dead one).
+    return make_engine(
+        get_settings().resolved_database_url, pool_size=20, max_overflow=80, ping_idle_after=5.0
+    )
 
 
 @_once

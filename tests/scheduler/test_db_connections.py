@@ -1,0 +1,144 @@
+"""Dead pooled connections on real PostgreSQL: the worker's engine pings only idle connections,
+so a connection killed under load must be caught by the hot path's retry, not by a failed post.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from config import Settings
+from scheduler.articles import ingest_article
+from scheduler.channels import ensure_sandbox_channels
+from scheduler.db import make_engine, retry_on_disconnect, session_scope
+from scheduler.delivery import deliver_attempt
+from scheduler.dispatch import claim_due_posts
+from scheduler.models import AttemptStatus, DeliveryAttempt, Post, PostStatus, utcnow
+from scheduler.schemas import parse_article
+
+
+def _kill_connections(pg_admin: Engine, url: str) -> int:
+    """Terminate every server process on the test's database, as a server restart would."""
+    db = url.rsplit("/", 1)[1]
+    with pg_admin.connect() as conn:
+        return len(
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :db AND pid <> pg_backend_pid()"
+                ),
+                {"db": db},
+            ).all()
+        )
+
+
+def _backend_pid(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+
+
+@pytest.fixture
+def busy_engine(pg_url: str) -> Iterator[Engine]:
+    """The worker's kind of engine: no ping unless a connection sat idle for a minute."""
+    engine = make_engine(pg_url, pool_size=1, max_overflow=0, ping_idle_after=60)
+    yield engine
+    engine.dispose()
+
+
+def test_an_idle_dead_connection_is_pinged_and_replaced(pg_admin: Engine, pg_url: str) -> None:
+    engine = make_engine(pg_url, pool_size=1, max_overflow=0, ping_idle_after=0.2)
+    try:
+        first = _backend_pid(engine)
+        assert _kill_connections(pg_admin, pg_url) >= 1
+        time.sleep(0.3)
+        assert _backend_pid(engine) != first
+    finally:
+        engine.dispose()
+
+
+def test_a_busy_dead_connection_fails_once_and_the_retry_gets_a_fresh_one(
+    pg_admin: Engine, pg_url: str, busy_engine: Engine
+) -> None:
+    first = _backend_pid(busy_engine)
+    _kill_connections(pg_admin, pg_url)
+    # Not idle long enough to be pinged: the statement itself meets the dead connection.
+    with pytest.raises(sa.exc.DBAPIError) as caught:
+        _backend_pid(busy_engine)
+    assert caught.value.connection_invalidated
+
+    _backend_pid(busy_engine)  # the pool was invalidated: a fresh connection
+    second = _backend_pid(busy_engine)
+    _kill_connections(pg_admin, pg_url)
+    third = retry_on_disconnect(lambda: _backend_pid(busy_engine))
+    assert len({first, second, third}) == 3
+
+
+def test_retry_on_disconnect_does_not_repeat_other_errors(busy_engine: Engine) -> None:
+    calls = []
+
+    def broken() -> None:
+        calls.append(1)
+        with busy_engine.connect() as conn:
+            conn.execute(sa.text("SELECT * FROM no_such_table"))
+
+    with pytest.raises(sa.exc.ProgrammingError):
+        retry_on_disconnect(broken)
+    assert len(calls) == 1
+
+
+def test_a_delivery_survives_its_connections_being_killed_before_the_fence_and_mid_call(
+    pg_admin: Engine,
+    pg_url: str,
+    busy_engine: Engine,
+    settings: Settings,
+    article_json: dict[str, Any],
+) -> None:
+    with session_scope(busy_engine) as s:
+        ensure_sandbox_channels(session=s, settings=settings)
+        article = ingest_article(session=s, data=parse_article(article_json)).article
+        post = s.exec(
+            select(Post).where(Post.article_id == article.id, Post.platform == "facebook")
+        ).one()
+        post.status = PostStatus.SCHEDULED
+        post.text = "A rendered post"
+        post.rendered_revision = 1
+        post.scheduled_at = utcnow() - timedelta(minutes=1)
+        s.add(post)
+        post_id = post.id
+    claim_due_posts(engine=busy_engine, now=utcnow(), batch=10, lease_seconds=60)
+    with Session(busy_engine) as s:
+        attempt_id: uuid.UUID = s.exec(
+            select(DeliveryAttempt.id).where(DeliveryAttempt.post_id == post_id)
+        ).one()
+
+    calls: list[httpx.Request] = []
+
+    def facebook(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        # The database restarts while the platform call is in flight.
+        _kill_connections(pg_admin, pg_url)
+        return httpx.Response(200, json={"id": "1234_5678"})
+
+    _kill_connections(pg_admin, pg_url)  # ... and before the fence, too
+    with httpx.Client(transport=httpx.MockTransport(facebook)) as client:
+        outcome = deliver_attempt(
+            engine=busy_engine, attempt_id=attempt_id, settings=settings, client=client
+        )
+
+    assert outcome == "published"
+    assert len(calls) == 1
+    with Session(busy_engine) as s:
+        stored = s.get(Post, post_id)
+        attempt = s.get(DeliveryAttempt, attempt_id)
+        assert stored is not None and attempt is not None
+        assert (stored.status, stored.external_id) == (PostStatus.PUBLISHED, "1234_5678")
+        assert attempt.status == AttemptStatus.SUCCEEDED
