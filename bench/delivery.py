@@ -271,12 +271,12 @@ def main() -> None:
                 + ", ".join(f"{k} {v * 1000:.2f}" for k, v in others_cpu.items())
                 + ")"
             )
-            # Once the cores are saturated the ratio of the two rates cannot exceed the ratio of
-            # the whole machine's CPU per no-op task to its CPU per delivery.
+            # When both runs are CPU-bound, the ratio of the two rates is the ratio of the whole
+            # machine's CPU per no-op task to its CPU per delivery.
             print(
                 f"machine CPU (all processes, incl. PostgreSQL, Redis and the sandbox): "
                 f"{delivery_machine * 1000:.2f} ms/delivery vs {noop_machine * 1000:.2f} ms/no-op "
-                f"task; CPU-bound ceiling {noop_machine / delivery_machine:.0%} of the no-op rate"
+                f"task (ratio {noop_machine / delivery_machine:.0%})"
             )
             print(
                 f"dispatch lateness, {total} due at once: p50 {percentile(lateness, 50):.3f} s, "
