@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from config import Settings, get_settings
@@ -37,7 +37,8 @@ def make_engine(url: str, *, ping_idle_after: float | None = None, **kw: Any) ->
     PostgreSQL connections are checked with a ping on every checkout (``pool_pre_ping``) unless
     ``ping_idle_after`` is given: then only a connection idle longer than that many seconds is
     pinged.  A busy worker's connections are never idle, and a round trip less per transaction
-    is a tenth of its CPU per delivery; the hot path pairs this with ``retry_on_disconnect``.
+    is a tenth of its CPU per delivery; the hot path pairs this with ``run_in_transaction`` and
+    ``retry_on_disconnect``.
     """
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -93,10 +94,9 @@ def _ping_when_idle(engine: Engine, seconds: float) -> None:
 def retry_on_disconnect(run: Callable[[], T]) -> T:
     """Run ``run`` once more if its connection turned out to be dead (a server restart).
 
-    SQLAlchemy invalidates the dead connection and every older pooled one on the first error,
-    so the retry gets a fresh connection.  ``run`` must be safe to repeat: the delivery hot
-    path's statements are compare-and-set updates, so a repeat after a commit whose answer was
-    lost changes nothing and reports "already done".
+    For one autocommit statement or a read: ``run`` must be safe to repeat even when its first
+    try committed and only the answer was lost.  SQLAlchemy invalidates the dead connection and
+    every older pooled one on the first error, so the repeat gets a fresh connection.
     """
     try:
         return run()
@@ -104,6 +104,27 @@ def retry_on_disconnect(run: Callable[[], T]) -> T:
         if not exc.connection_invalidated:
             raise
     return run()
+
+
+def run_in_transaction(engine: Engine, body: Callable[[Connection], T]) -> T:
+    """``body`` in one transaction, run once more on a fresh connection if the first one turns
+    out dead before the commit (the server rolled back whatever it had received).
+
+    A connection lost during the commit itself is not retried: the commit may have happened,
+    and the caller's usual recovery (leases, the reaper) applies.
+    """
+    for last_try in (False, True):
+        with engine.connect() as conn:
+            try:
+                transaction = conn.begin()
+                result = body(conn)
+            except sa.exc.DBAPIError as exc:
+                if last_try or not exc.connection_invalidated:
+                    raise
+                continue
+            transaction.commit()
+            return result
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def is_sqlite(engine: Engine) -> bool:

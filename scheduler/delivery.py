@@ -40,7 +40,7 @@ from config import Settings
 from scheduler.articles import article_content
 from scheduler.backoff import next_attempt_at
 from scheduler.crypto import decrypt_credentials
-from scheduler.db import retry_on_disconnect
+from scheduler.db import retry_on_disconnect, run_in_transaction
 from scheduler.logs import get_logger, redact
 from scheduler.models import (
     Article,
@@ -353,17 +353,18 @@ def _start_attempt(
 
     None means a stale or duplicate message, or a post held by a pause since it was claimed.
     Three statements (two on PostgreSQL): the fence, one read of the context, the conditional
-    post update.  A dead pooled connection is retried once: if its commit did happen, the
-    repeated fence matches nothing and the message counts as a duplicate (the post's publish
-    lease then hands it to the reaper and reconciliation).
+    post update.  A pooled connection found dead before the commit is replaced and the
+    transaction run again; one lost during the commit raises (nothing was sent: the leases and
+    the reaper settle the post whichever way the commit went).
     """
-    return retry_on_disconnect(
-        lambda: _start_attempt_once(engine, attempt_id, settings=settings, worker=worker, now=now)
+    return run_in_transaction(
+        engine,
+        lambda conn: _fence(conn, attempt_id, settings=settings, worker=worker, now=now),
     )
 
 
-def _start_attempt_once(
-    engine: Engine,
+def _fence(
+    conn: Connection,
     attempt_id: uuid.UUID,
     *,
     settings: Settings,
@@ -371,65 +372,62 @@ def _start_attempt_once(
     now: datetime,
 ) -> _Snapshot | None:
     fence = {"b_attempt": attempt_id, "b_now": now, "b_worker": worker[:200]}
-    with engine.begin() as conn:
-        ctx: Any
-        if conn.dialect.name == "postgresql":
-            ctx = conn.execute(_FENCE_CONTEXT_PG, fence).first()
-            if ctx is None:
-                return None
-            post_id, channel_id = ctx.post_id, ctx.channel_id
-            if ctx.status is None:  # no such channel
-                ctx = None
-        else:
-            started = conn.execute(_FENCE, fence).first()
-            if started is None:
-                return None
-            post_id, channel_id = started
-            ctx = conn.execute(
-                _CONTEXT, {"b_post": post_id, "b_attempt": attempt_id, "b_channel": channel_id}
-            ).first()
-        paused = ctx is None or pause_in_force(ctx.pause, now)
-        if paused or ctx is None or ctx.status != ChannelStatus.ACTIVE:
-            # The kill switch or a channel pause came after the claim: do not publish.
-            back = (
-                PostStatus.SCHEDULED
-                if paused or ctx is None
-                else (
-                    PostStatus.HELD
-                    if ctx.status == ChannelStatus.PAUSED
-                    else PostStatus.NEEDS_REAUTH
-                )
-            )
-            conn.execute(_POST_HOLD, {"b_post": post_id, "b_status": back.value, "b_now": now})
-            _supersede(conn, attempt_id, now, "held: paused before delivery started")
+    ctx: Any
+    if conn.dialect.name == "postgresql":
+        ctx = conn.execute(_FENCE_CONTEXT_PG, fence).first()
+        if ctx is None:
             return None
-        post = conn.execute(
-            _POST_START,
-            {
-                "b_post": post_id,
-                "b_now": now,
-                "b_lease": now + timedelta(seconds=settings.publish_lease_seconds),
-            },
+        post_id, channel_id = ctx.post_id, ctx.channel_id
+        if ctx.status is None:  # no such channel
+            ctx = None
+    else:
+        started = conn.execute(_FENCE, fence).first()
+        if started is None:
+            return None
+        post_id, channel_id = started
+        ctx = conn.execute(
+            _CONTEXT, {"b_post": post_id, "b_attempt": attempt_id, "b_channel": channel_id}
         ).first()
-        if post is None:
-            # The post left `queued` (cancelled, rescheduled): this attempt is void.
-            _supersede(conn, attempt_id, now, "post changed before delivery started")
-            return None
-        return _Snapshot(
-            post_id=post_id,
-            channel_id=channel_id,
-            article_id=post.article_id,
-            platform=str(ctx.platform),
-            account_id=ctx.account_id,
-            credentials=_credentials(ctx.credentials_encrypted, settings),
-            payload=payload_from_post(post),  # type: ignore[arg-type]
-            state=dict(post.platform_state or {}),
-            attempt_number=1 + int(ctx.budget_used),
-            had_ambiguous=int(ctx.ambiguous) > 0,
-            stale=ctx.revision != post.rendered_revision and post.text_override is None,
-            revision=ctx.revision,
-            last_success_at=ctx.last_success_at,
+    paused = ctx is None or pause_in_force(ctx.pause, now)
+    if paused or ctx is None or ctx.status != ChannelStatus.ACTIVE:
+        # The kill switch or a channel pause came after the claim: do not publish.
+        back = (
+            PostStatus.SCHEDULED
+            if paused or ctx is None
+            else (
+                PostStatus.HELD if ctx.status == ChannelStatus.PAUSED else PostStatus.NEEDS_REAUTH
+            )
         )
+        conn.execute(_POST_HOLD, {"b_post": post_id, "b_status": back.value, "b_now": now})
+        _supersede(conn, attempt_id, now, "held: paused before delivery started")
+        return None
+    post = conn.execute(
+        _POST_START,
+        {
+            "b_post": post_id,
+            "b_now": now,
+            "b_lease": now + timedelta(seconds=settings.publish_lease_seconds),
+        },
+    ).first()
+    if post is None:
+        # The post left `queued` (cancelled, rescheduled): this attempt is void.
+        _supersede(conn, attempt_id, now, "post changed before delivery started")
+        return None
+    return _Snapshot(
+        post_id=post_id,
+        channel_id=channel_id,
+        article_id=post.article_id,
+        platform=str(ctx.platform),
+        account_id=ctx.account_id,
+        credentials=_credentials(ctx.credentials_encrypted, settings),
+        payload=payload_from_post(post),  # type: ignore[arg-type]
+        state=dict(post.platform_state or {}),
+        attempt_number=1 + int(ctx.budget_used),
+        had_ambiguous=int(ctx.ambiguous) > 0,
+        stale=ctx.revision != post.rendered_revision and post.text_override is None,
+        revision=ctx.revision,
+        last_success_at=ctx.last_success_at,
+    )
 
 
 def _supersede(conn: Connection, attempt_id: uuid.UUID, now: datetime, why: str) -> None:
@@ -440,11 +438,13 @@ def _refresh_stale(
     engine: Engine, snap: _Snapshot, *, settings: Settings, client: httpx.Client
 ) -> Payload | str:
     """Re-render a post whose article was corrected after rendering; a string is a refusal."""
-    with engine.connect() as conn:
-        article = conn.execute(sa.select(_ART).where(_ART.c.id == snap.article_id)).one()
-        raw_settings = conn.execute(
-            sa.select(_C.c.settings).where(_C.c.id == snap.channel_id)
-        ).scalar_one()
+    article, raw_settings = run_in_transaction(
+        engine,
+        lambda conn: (
+            conn.execute(sa.select(_ART).where(_ART.c.id == snap.article_id)).one(),
+            conn.execute(sa.select(_C.c.settings).where(_C.c.id == snap.channel_id)).scalar_one(),
+        ),
+    )
     payload = render_for_channel(
         article_content(article),  # type: ignore[arg-type]
         snap.platform,
@@ -454,39 +454,33 @@ def _refresh_stale(
     )
     if payload.problems:
         return "The corrected article cannot be posted as it is: " + " ".join(payload.problems)
-    with engine.begin() as conn:
-        _execute_update(
-            conn,
-            "post",
-            snap.post_id,
-            dict(
-                text=payload.text,
-                link=payload.link,
-                media=[m.as_dict() for m in payload.media],
-                warnings=payload.warnings,
-                weighted_length=payload.weighted_length,
-                fingerprint=payload.fingerprint,
-                rendered_revision=snap.revision,
-            ),
-        )
+    rendered = dict(
+        text=payload.text,
+        link=payload.link,
+        media=[m.as_dict() for m in payload.media],
+        warnings=payload.warnings,
+        weighted_length=payload.weighted_length,
+        fingerprint=payload.fingerprint,
+        rendered_revision=snap.revision,
+    )
+    run_in_transaction(engine, lambda conn: _execute_update(conn, "post", snap.post_id, rendered))
     return payload
 
 
 def _progress_saver(engine: Engine, post_id: uuid.UUID) -> Any:
+    def merge(conn: Connection, update: dict[str, Any]) -> None:
+        current = conn.execute(_POST_STATE, {"b_post": post_id}).first()
+        if current is not None:
+            state = dict(current.platform_state or {})
+            state.update(update)
+            conn.execute(
+                _SET_POST_STATE,
+                {"b_post": post_id, "b_state": {k: v for k, v in state.items() if v is not None}},
+            )
+
     def save(update: dict[str, Any]) -> None:
         # Persist platform ids (the Instagram container) the moment they are known.
-        with engine.begin() as conn:
-            current = conn.execute(_POST_STATE, {"b_post": post_id}).first()
-            if current is not None:
-                state = dict(current.platform_state or {})
-                state.update(update)
-                conn.execute(
-                    _SET_POST_STATE,
-                    {
-                        "b_post": post_id,
-                        "b_state": {k: v for k, v in state.items() if v is not None},
-                    },
-                )
+        run_in_transaction(engine, lambda conn: merge(conn, update))
 
     return save
 
@@ -700,8 +694,11 @@ def record_attempt_outcome(
     # Hold the channel's other waiting posts too; reconnecting releases them.
     hold = outcome == "needs_reauth"
 
+    tries = 0
+
     def write() -> int:
-        # A repeat after a commit whose answer was lost matches nothing: "stale" (logged).
+        nonlocal tries
+        tries += 1
         with engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 # One statement (data-modifying CTEs, each gated on the attempt update), run in
@@ -754,6 +751,14 @@ def record_attempt_outcome(
                 return recorded
 
     recorded = retry_on_disconnect(write)
+    if not recorded and tries > 1:
+        # The first try may have committed before its connection died: then the attempt
+        # carries this very finish time.
+        with engine.connect() as conn:
+            finished = conn.execute(
+                sa.select(_A.c.finished_at).where(_A.c.id == attempt_id)
+            ).scalar_one_or_none()
+        recorded = int(finished == now)
     if not recorded:
         log.warning("outcome_dropped", attempt_id=str(attempt_id), outcome=outcome)
         return "stale"

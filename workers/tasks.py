@@ -52,8 +52,13 @@ def _once(build: Callable[[], T]) -> Callable[[], T]:
 def _engine() -> Engine:
     # Enough connections for a threads pool of dozens without waiting on the pool; a connection
     # is pinged only after sitting idle (the hot path retries once on a dead one).
+    # Last in, first out: the busy connections stay busy and only the spare ones go idle.
     return make_engine(
-        get_settings().resolved_database_url, pool_size=20, max_overflow=80, ping_idle_after=5.0
+        get_settings().resolved_database_url,
+        pool_size=20,
+        max_overflow=80,
+        pool_use_lifo=True,
+        ping_idle_after=5.0,
     )
 
 

@@ -11,12 +11,14 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from config import Settings
+from scheduler import delivery
 from scheduler.articles import ingest_article
 from scheduler.channels import ensure_sandbox_channels
 from scheduler.db import make_engine, retry_on_disconnect, session_scope
@@ -95,13 +97,9 @@ def test_retry_on_disconnect_does_not_repeat_other_errors(busy_engine: Engine) -
     assert len(calls) == 1
 
 
-def test_a_delivery_survives_its_connections_being_killed_before_the_fence_and_mid_call(
-    pg_admin: Engine,
-    pg_url: str,
-    busy_engine: Engine,
-    settings: Settings,
-    article_json: dict[str, Any],
-) -> None:
+@pytest.fixture
+def claimed(busy_engine: Engine, settings: Settings, article_json: dict[str, Any]) -> Any:
+    """A due Facebook post claimed by the dispatcher: (post id, attempt id)."""
     with session_scope(busy_engine) as s:
         ensure_sandbox_channels(session=s, settings=settings)
         article = ingest_article(session=s, data=parse_article(article_json)).article
@@ -119,7 +117,28 @@ def test_a_delivery_survives_its_connections_being_killed_before_the_fence_and_m
         attempt_id: uuid.UUID = s.exec(
             select(DeliveryAttempt.id).where(DeliveryAttempt.post_id == post_id)
         ).one()
+    return post_id, attempt_id
 
+
+def _states(engine: Engine, post_id: uuid.UUID, attempt_id: uuid.UUID) -> tuple[Any, ...]:
+    with Session(engine) as s:
+        post = s.get(Post, post_id)
+        attempt = s.get(DeliveryAttempt, attempt_id)
+        assert post is not None and attempt is not None
+        return post.status, attempt.status, post.external_id
+
+
+def _deliver(engine: Engine, attempt_id: uuid.UUID, settings: Settings, handler: Any) -> str:
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        return deliver_attempt(
+            engine=engine, attempt_id=attempt_id, settings=settings, client=client
+        )
+
+
+def test_a_delivery_survives_its_connections_being_killed_before_the_fence_and_mid_call(
+    pg_admin: Engine, pg_url: str, busy_engine: Engine, settings: Settings, claimed: Any
+) -> None:
+    post_id, attempt_id = claimed
     calls: list[httpx.Request] = []
 
     def facebook(request: httpx.Request) -> httpx.Response:
@@ -129,16 +148,69 @@ def test_a_delivery_survives_its_connections_being_killed_before_the_fence_and_m
         return httpx.Response(200, json={"id": "1234_5678"})
 
     _kill_connections(pg_admin, pg_url)  # ... and before the fence, too
-    with httpx.Client(transport=httpx.MockTransport(facebook)) as client:
-        outcome = deliver_attempt(
-            engine=busy_engine, attempt_id=attempt_id, settings=settings, client=client
-        )
-
-    assert outcome == "published"
+    assert _deliver(busy_engine, attempt_id, settings, facebook) == "published"
     assert len(calls) == 1
-    with Session(busy_engine) as s:
-        stored = s.get(Post, post_id)
-        attempt = s.get(DeliveryAttempt, attempt_id)
-        assert stored is not None and attempt is not None
-        assert (stored.status, stored.external_id) == (PostStatus.PUBLISHED, "1234_5678")
-        assert attempt.status == AttemptStatus.SUCCEEDED
+    assert _states(busy_engine, post_id, attempt_id) == (
+        PostStatus.PUBLISHED,
+        AttemptStatus.SUCCEEDED,
+        "1234_5678",
+    )
+
+
+def test_a_fence_whose_commit_is_cut_off_is_not_repeated_and_nothing_is_sent(
+    pg_admin: Engine,
+    busy_engine: Engine,
+    settings: Settings,
+    claimed: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    post_id, attempt_id = claimed
+    real_commit = psycopg.Connection.commit
+    cut: list[int] = []
+
+    def commit_cut_off(self: psycopg.Connection[Any]) -> None:
+        if not cut:  # the server goes away just as the fence commits
+            cut.append(self.info.backend_pid)
+            with pg_admin.connect() as conn:
+                conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": cut[0]})
+        real_commit(self)
+
+    monkeypatch.setattr(psycopg.Connection, "commit", commit_cut_off)
+    calls: list[httpx.Request] = []
+
+    def facebook(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200, json={"id": "1234_5678"})
+
+    with pytest.raises(sa.exc.DBAPIError):
+        _deliver(busy_engine, attempt_id, settings, facebook)
+    assert cut and calls == []
+    # The server rolled the fence back: the message the reaper re-sends delivers it, once.
+    assert _states(busy_engine, post_id, attempt_id) == (
+        PostStatus.QUEUED,
+        AttemptStatus.ENQUEUED,
+        None,
+    )
+    assert _deliver(busy_engine, attempt_id, settings, facebook) == "published"
+    assert len(calls) == 1
+
+
+def test_an_outcome_committed_before_its_answer_was_lost_still_counts_as_recorded(
+    busy_engine: Engine, settings: Settings, claimed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post_id, attempt_id = claimed
+
+    def answer_lost(run: Any) -> Any:
+        run()  # committed, but the worker never heard back ...
+        return run()  # ... so it writes again, which now matches nothing
+
+    monkeypatch.setattr(delivery, "retry_on_disconnect", answer_lost)
+    outcome = _deliver(
+        busy_engine, attempt_id, settings, lambda r: httpx.Response(200, json={"id": "1_2"})
+    )
+    assert outcome == "published"
+    assert _states(busy_engine, post_id, attempt_id) == (
+        PostStatus.PUBLISHED,
+        AttemptStatus.SUCCEEDED,
+        "1_2",
+    )

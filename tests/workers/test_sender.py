@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import redis
-from kombu.messaging import Producer
 
 from config import Settings
 from scheduler.dispatch import TaskMessage
@@ -55,12 +54,19 @@ def test_a_batch_is_sent_in_one_pipeline(broker: Any, monkeypatch: pytest.Monkey
 
 def test_a_failed_batch_is_sent_one_by_one(broker: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     app, client = broker
+    real_execute = redis.client.Pipeline.execute
+    failed: list[int] = []
 
-    def broken(self: Any, *a: Any, **kw: Any) -> Any:
-        raise ConnectionError("pipeline lost")
+    def lost_once(self: Any, *a: Any, **kw: Any) -> Any:
+        if not failed and len(self.command_stack) == 5:  # the batch's flush
+            failed.append(1)
+            self.reset()
+            raise redis.ConnectionError("connection lost while flushing the batch")
+        return real_execute(self, *a, **kw)
 
-    monkeypatch.setattr(Producer, "batch", broken)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", lost_once)
     assert celery_sender(app)(_messages(5)) == 5
+    assert failed == [1]
     assert _queued_ids(client, "deliver.x") == [f"attempt-{i}" for i in range(5)]
 
 
