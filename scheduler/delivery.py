@@ -693,67 +693,61 @@ def record_attempt_outcome(
     )
     # Hold the channel's other waiting posts too; reconnecting releases them.
     hold = outcome == "needs_reauth"
-
-    tries = 0
+    postgresql = engine.dialect.name == "postgresql"
+    if postgresql:
+        # One statement (data-modifying CTEs, each gated on the attempt update), run in
+        # autocommit: atomic on its own, and no BEGIN/COMMIT round trips.
+        stmt = _outcome_statement_pg(
+            tuple(sorted(attempt_values)),
+            allowed,
+            tuple(sorted(post_values)),
+            post_from,
+            tuple(sorted(channel_values)),
+            touch_channel,
+            hold,
+        )
+        params: dict[str, Any] = {
+            "b_attempt": attempt_id,
+            "b_post": post_id,
+            "b_channel": channel_id,
+            "b_now": now,
+            "b_since": since,
+            "b_rate_limit": success_rate_limit,
+        }
+        params.update({"va_" + k: v for k, v in attempt_values.items()})
+        params.update({"vp_" + k: v for k, v in post_values.items()})
+        params.update({"vc_" + k: v for k, v in channel_values.items()})
 
     def write() -> int:
-        nonlocal tries
-        tries += 1
         with engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                # One statement (data-modifying CTEs, each gated on the attempt update), run in
-                # autocommit: atomic on its own, and no BEGIN/COMMIT round trips.
+            if postgresql:
                 conn.execution_options(isolation_level="AUTOCOMMIT")
-                stmt = _outcome_statement_pg(
-                    tuple(sorted(attempt_values)),
-                    allowed,
-                    tuple(sorted(post_values)),
-                    post_from,
-                    tuple(sorted(channel_values)),
-                    touch_channel,
-                    hold,
-                )
-                params: dict[str, Any] = {
-                    "b_attempt": attempt_id,
-                    "b_post": post_id,
-                    "b_channel": channel_id,
-                    "b_now": now,
-                    "b_since": since,
-                    "b_rate_limit": success_rate_limit,
-                }
-                params.update({"va_" + k: v for k, v in attempt_values.items()})
-                params.update({"vp_" + k: v for k, v in post_values.items()})
-                params.update({"vc_" + k: v for k, v in channel_values.items()})
                 return int(conn.execute(stmt, params).scalar_one())
-            else:
-                with conn.begin():
-                    recorded: int = _execute_update(
-                        conn, "delivery_attempt", attempt_id, attempt_values, allowed
-                    )
-                    if recorded:
-                        _execute_update(conn, "post", post_id, post_values, post_from)
-                        if channel_values:
-                            _execute_update(conn, "channel", channel_id, channel_values)
-                        if touch_channel:
-                            conn.execute(
-                                _CHANNEL_SUCCESS,
-                                {
-                                    "b_channel": channel_id,
-                                    "b_since": since,
-                                    "b_now": now,
-                                    "b_rate_limit": success_rate_limit,
-                                },
-                            )
-                        if hold:
-                            conn.execute(
-                                _HOLD_CHANNEL_POSTS, {"b_channel": channel_id, "b_now": now}
-                            )
+            with conn.begin():
+                recorded = _execute_update(
+                    conn, "delivery_attempt", attempt_id, attempt_values, allowed
+                )
+                if recorded:
+                    _execute_update(conn, "post", post_id, post_values, post_from)
+                    if channel_values:
+                        _execute_update(conn, "channel", channel_id, channel_values)
+                    if touch_channel:
+                        conn.execute(
+                            _CHANNEL_SUCCESS,
+                            {
+                                "b_channel": channel_id,
+                                "b_since": since,
+                                "b_now": now,
+                                "b_rate_limit": success_rate_limit,
+                            },
+                        )
+                    if hold:
+                        conn.execute(_HOLD_CHANNEL_POSTS, {"b_channel": channel_id, "b_now": now})
                 return recorded
 
     recorded = retry_on_disconnect(write)
-    if not recorded and tries > 1:
-        # The first try may have committed before its connection died: then the attempt
-        # carries this very finish time.
+    if not recorded:
+        # A first try that committed before its connection died left this very finish time.
         with engine.connect() as conn:
             finished = conn.execute(
                 sa.select(_A.c.finished_at).where(_A.c.id == attempt_id)

@@ -18,7 +18,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from config import Settings
-from scheduler import delivery
 from scheduler.articles import ingest_article
 from scheduler.channels import ensure_sandbox_channels
 from scheduler.db import make_engine, retry_on_disconnect, session_scope
@@ -199,15 +198,24 @@ def test_an_outcome_committed_before_its_answer_was_lost_still_counts_as_recorde
     busy_engine: Engine, settings: Settings, claimed: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     post_id, attempt_id = claimed
+    real_execute = psycopg.Cursor.execute
+    dropped: list[str] = []
 
-    def answer_lost(run: Any) -> Any:
-        run()  # committed, but the worker never heard back ...
-        return run()  # ... so it writes again, which now matches nothing
+    def execute_then_drop(self: psycopg.Cursor[Any], query: Any, *a: Any, **kw: Any) -> Any:
+        result = real_execute(self, query, *a, **kw)
+        if not dropped and isinstance(query, str) and query.lstrip().startswith("WITH recorded"):
+            # The outcome statement ran and committed (autocommit); then the connection drops
+            # before the worker reads the answer.
+            dropped.append(query)
+            self.connection.close()
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return result
 
-    monkeypatch.setattr(delivery, "retry_on_disconnect", answer_lost)
+    monkeypatch.setattr(psycopg.Cursor, "execute", execute_then_drop)
     outcome = _deliver(
         busy_engine, attempt_id, settings, lambda r: httpx.Response(200, json={"id": "1_2"})
     )
+    assert dropped  # the first write's answer was really lost, and the retry matched nothing
     assert outcome == "published"
     assert _states(busy_engine, post_id, attempt_id) == (
         PostStatus.PUBLISHED,
