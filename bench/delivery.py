@@ -34,11 +34,11 @@ from bench.common import (
     wait_for,
 )
 from config import Settings
-from scheduler.bootstrap import ensure_ready
-from scheduler.db import make_engine, session_scope
-from scheduler.dispatch import TaskMessage
+from scheduler.db.engine import make_engine, session_scope
+from scheduler.delivery.dispatch import TaskMessage
 from scheduler.models import Article, Channel, DeliveryAttempt, Post, PostStatus, utcnow
-from scheduler.state import WORKER_HEARTBEAT_PREFIX
+from scheduler.ops.state import WORKER_HEARTBEAT_PREFIX
+from scheduler.runtime.bootstrap import ensure_ready
 from workers.celery_app import celery_sender, make_celery
 
 SETTLED = (PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.NEEDS_REVIEW)
@@ -163,9 +163,9 @@ def main() -> None:
         procs = Processes(env, tmp)
         try:
             sandbox = procs.start(
-                "sandbox", "-m", "scheduler.cli", "sandbox", "--port", str(sandbox_port)
+                "sandbox", "-m", "scheduler.cli.app", "sandbox", "--port", str(sandbox_port)
             )
-            api = procs.start("api", "-m", "scheduler.cli", "api", "--port", str(api_port))
+            api = procs.start("api", "-m", "scheduler.cli.app", "api", "--port", str(api_port))
             workers = []
             for n in range(args.workers):
                 workers.append(
@@ -248,7 +248,7 @@ def main() -> None:
             platforms = args.platforms.split(",")
             burst = create_posts(engine, settings, args.posts, "burst", platforms)
             steady = create_posts(engine, settings, args.posts, "steady", platforms)
-            scheduler = procs.start("scheduler", "-m", "scheduler.cli", "scheduler")
+            scheduler = procs.start("scheduler", "-m", "scheduler.cli.app", "scheduler")
             time.sleep(2)
             due = utcnow()
             others = {"sandbox": [sandbox], "scheduler": [scheduler], "api": [api]}

@@ -30,9 +30,9 @@ import sqlalchemy as sa
 
 from bench.common import Processes, bench_env, free_port, fresh_pg_database, percentile, wait_for
 from config import Settings
-from scheduler.bootstrap import ensure_ready
-from scheduler.db import make_engine
-from scheduler.webhooks import sign
+from scheduler.db.engine import make_engine
+from scheduler.intake.webhooks import sign
+from scheduler.runtime.bootstrap import ensure_ready
 
 SECRET = "bench-webhook-secret-" + uuid.uuid4().hex
 
@@ -207,7 +207,7 @@ def main() -> None:
         procs = Processes(bench_env(**values), tmp)
         engine = make_engine(db_url)
         try:
-            procs.start("api", "-m", "scheduler.cli", "api", "--port", str(port))
+            procs.start("api", "-m", "scheduler.cli.app", "api", "--port", str(port))
             base = f"http://127.0.0.1:{port}"
             wait_for(lambda: _up(f"{base}/healthz"), timeout=30)
             print(

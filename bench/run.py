@@ -61,7 +61,7 @@ def main() -> None:
     api_port, sandbox_port = free_port(), free_port()
     env = bench_env(data_dir=str(tmp / "data"), sandbox_port=str(sandbox_port), log_level="WARNING")
     procs = Processes(env, tmp)
-    run = procs.start("run", "-m", "scheduler.cli", "run", "--port", str(api_port))
+    run = procs.start("run", "-m", "scheduler.cli.app", "run", "--port", str(api_port))
     sandbox = f"http://127.0.0.1:{sandbox_port}"
     try:
 
@@ -72,7 +72,7 @@ def main() -> None:
                 return False
 
         wait_for(ready, timeout=60)
-        health = [sys.executable, "-m", "scheduler.cli", "health", "--component", "workers"]
+        health = [sys.executable, "-m", "scheduler.cli.app", "health", "--component", "workers"]
         wait_for(
             lambda: (
                 subprocess.run(
@@ -100,7 +100,7 @@ def main() -> None:
             path.write_text(json.dumps(article), encoding="utf-8")
             t0 = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "scheduler.cli", "articles", "add", str(path)],
+                [sys.executable, "-m", "scheduler.cli.app", "articles", "add", str(path)],
                 env=env,
                 cwd=ROOT,
                 check=True,

@@ -26,10 +26,9 @@ from sqlmodel import select
 
 from bench.common import Processes, bench_env, free_port, percentile, wait_for
 from config import Settings
-from scheduler.auth import create_user
-from scheduler.bootstrap import ensure_ready
+from scheduler.access.auth import create_user
 from scheduler.channels import create_channel
-from scheduler.db import session_scope
+from scheduler.db.engine import session_scope
 from scheduler.models import (
     Article,
     AttemptStatus,
@@ -41,7 +40,8 @@ from scheduler.models import (
     Role,
     utcnow,
 )
-from scheduler.state import set_global_pause
+from scheduler.ops.state import set_global_pause
+from scheduler.runtime.bootstrap import ensure_ready
 
 PASSWORD = "bench-password-123"  # noqa: S105 - a throwaway account in a temp database
 EXTRA_CHANNELS = [
@@ -216,7 +216,7 @@ def main() -> None:
         port = free_port()
         env = bench_env(environment="test", data_dir=tmp, log_level="WARNING")
         procs = Processes(env, Path(tmp))
-        procs.start("api", "-m", "scheduler.cli", "api", "--port", str(port))
+        procs.start("api", "-m", "scheduler.cli.app", "api", "--port", str(port))
         base = f"http://127.0.0.1:{port}"
 
         def up() -> bool:

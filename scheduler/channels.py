@@ -11,9 +11,9 @@ from sqlmodel import Session, col, select
 
 from adapters.base import ChannelSettings
 from config import Settings
-from scheduler.audit import record_audit
-from scheduler.crypto import decrypt_credentials, encrypt_credentials
+from scheduler.access.crypto import decrypt_credentials, encrypt_credentials
 from scheduler.models import Channel, ChannelStatus, PlatformName, Post, PostStatus, utcnow
+from scheduler.ops.audit import record_audit
 
 #: Account ids of the sandbox channels created on first start of the embedded default.
 SANDBOX_ACCOUNTS = {

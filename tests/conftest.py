@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from config import Settings
-from scheduler.db import make_engine
-from scheduler.migrate import upgrade
+from scheduler.db.engine import make_engine
+from scheduler.db.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NEWSRELAY_SHARED_DIR", ROOT.parent / "shared"))
@@ -96,7 +96,7 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """A real Redis database (index 7 by default), flushed before and after; fails if absent."""
-    url = REDIS_URL.rsplit("/", 1)[0] + "/7"
+    url = REDIS_URL.rsplit("/", 1)[0] + "/" + os.environ.get("NEWSRELAY_TEST_REDIS_DB", "7")
     client = redis.Redis.from_url(url)
     try:
         client.ping()

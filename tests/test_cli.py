@@ -15,7 +15,7 @@ from twitter_text import parse_tweet
 
 from tests.conftest import FIXTURE_ARTICLE
 
-NEWSRELAY = [sys.executable, "-m", "scheduler.cli"]
+NEWSRELAY = [sys.executable, "-m", "scheduler.cli.app"]
 
 
 def run_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:

@@ -12,8 +12,8 @@ from celery import Celery, signals
 
 from adapters.base import PLATFORMS
 from config import Settings, get_settings
-from scheduler.dispatch import Sender, TaskMessage, send_each
-from scheduler.logs import get_logger
+from scheduler.delivery.dispatch import Sender, TaskMessage, send_each
+from scheduler.runtime.logs import get_logger
 
 log = get_logger(__name__)
 
@@ -71,7 +71,7 @@ def make_celery(settings: Settings) -> Celery:
 @signals.setup_logging.connect
 def _structured_logging(**_: Any) -> None:
     # Connecting this signal stops Celery from configuring logging itself: one JSON format.
-    from scheduler.logs import configure_logging
+    from scheduler.runtime.logs import configure_logging
 
     settings = get_settings()
     configure_logging(level=settings.log_level, json_output=settings.log_json)

@@ -23,11 +23,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from scheduler.db import session_scope
-from scheduler.deliveries import waiting_deliveries, waiting_renders
-from scheduler.logs import get_logger
+from scheduler.db.engine import session_scope
 from scheduler.models import utcnow
-from scheduler.state import WORKER_HEARTBEAT_PREFIX, beat
+from scheduler.ops.delivery_log import waiting_deliveries, waiting_renders
+from scheduler.ops.state import WORKER_HEARTBEAT_PREFIX, beat
+from scheduler.runtime.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -15,10 +15,10 @@ from sqlalchemy.engine import Engine
 
 from adapters import http_timeout
 from config import get_settings
-from scheduler.db import make_engine
-from scheduler.delivery import deliver_attempt
-from scheduler.reconcile import reconcile_post
-from scheduler.rendering import format_post
+from scheduler.db.engine import make_engine
+from scheduler.delivery.attempt import deliver_attempt
+from scheduler.delivery.reconcile import reconcile_post
+from scheduler.editorial.rendering import format_post
 from workers.celery_app import celery_app
 from workers.liveness import Activity, exit_for_restart, run_heartbeat
 

@@ -6,10 +6,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from config import Settings, get_settings
-from scheduler.api import routes_admin, routes_ops, routes_posts, routes_webhooks
 from scheduler.api.errors import install_error_handlers
 from scheduler.api.limits import BodyLimitMiddleware
 from scheduler.api.probes import install_probes
+from scheduler.api.routes import admin as routes_admin
+from scheduler.api.routes import ops as routes_ops
+from scheduler.api.routes import posts as routes_posts
+from scheduler.api.routes import webhooks as routes_webhooks
 from scheduler.web import install_web
 
 API_PREFIX = "/api/v1"

@@ -10,8 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from config import Settings
-from scheduler.auth import Principal, verify_api_key
-from scheduler.db import get_engine, session_scope
+from scheduler.access.auth import Principal, verify_api_key
+from scheduler.db.engine import get_engine, session_scope
 from scheduler.models import Role
 
 

@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from scheduler.logs import get_logger
-from scheduler.schemas import InvalidInput
+from scheduler.intake.schemas import InvalidInput
+from scheduler.runtime.logs import get_logger
 
 log = get_logger(__name__)
 PROBLEM = "application/problem+json"

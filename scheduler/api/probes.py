@@ -14,9 +14,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from config import Settings
 from scheduler.api.errors import problem
-from scheduler.db import get_engine
-from scheduler.health import readiness
-from scheduler.metrics import metrics_registry, render_metrics
+from scheduler.db.engine import get_engine
+from scheduler.ops.health import readiness
+from scheduler.ops.metrics import metrics_registry, render_metrics
 
 
 def install_probes(app: FastAPI, settings: Settings) -> None:

@@ -8,8 +8,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from config import Settings
-from scheduler.web import routes_article, routes_auth, routes_ops, routes_queue
 from scheduler.web.errors import install_error_pages
+from scheduler.web.routes import article as routes_article
+from scheduler.web.routes import auth as routes_auth
+from scheduler.web.routes import ops as routes_ops
+from scheduler.web.routes import queue as routes_queue
 from scheduler.web.session import WebSessionMiddleware
 
 STATIC_DIR = Path(__file__).parent / "static"

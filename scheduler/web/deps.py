@@ -12,9 +12,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session
 
 from config import Settings
-from scheduler.auth import Principal
+from scheduler.access.auth import Principal
 from scheduler.models import Role
-from scheduler.state import global_pause
+from scheduler.ops.state import global_pause
 from scheduler.web import clock
 from scheduler.web.session import csrf_matches, new_csrf_token
 

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from scheduler.logs import get_logger
+from scheduler.runtime.logs import get_logger
 from scheduler.web.deps import CsrfRefused, LoginRequired, WebForbidden, redirect, render
 
 log = get_logger(__name__)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from scheduler.channels import channel_health_row, list_channels
-from scheduler.cursors import decode_cursor, encode_cursor
+from scheduler.db.cursors import decode_cursor, encode_cursor
 from scheduler.models import Article, Channel, DeliveryAttempt, Post, PostStatus
 
 
@@ -74,7 +74,7 @@ def queue_page(
 ) -> tuple[list[QueueRow], str | None]:
     """Posts scheduled from ``start`` (and before ``end``), soonest first, one keyset page.
 
-    Raises ``scheduler.cursors.InvalidCursor`` for a cursor this service did not issue.
+    Raises ``scheduler.db.cursors.InvalidCursor`` for a cursor this service did not issue.
     """
     stmt = _queue_select(channel_id, status).where(col(Post.scheduled_at) >= start)
     if end is not None:

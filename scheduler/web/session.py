@@ -24,8 +24,8 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config import Settings
-from scheduler.auth import Principal
-from scheduler.db import get_engine, session_scope
+from scheduler.access.auth import Principal
+from scheduler.db.engine import get_engine, session_scope
 from scheduler.models import Role, User
 
 COOKIE_NAME = "newsrelay_session"

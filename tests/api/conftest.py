@@ -16,13 +16,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from config import Settings
+from scheduler.access.auth import create_api_key
 from scheduler.api.app import create_app
-from scheduler.articles import ingest_article
-from scheduler.auth import create_api_key
 from scheduler.channels import ensure_sandbox_channels
-from scheduler.db import make_engine, session_scope
+from scheduler.db.engine import make_engine, session_scope
+from scheduler.intake.articles import ingest_article
+from scheduler.intake.schemas import parse_article
 from scheduler.models import AttemptStatus, DeliveryAttempt, Post, PostStatus, Role, utcnow
-from scheduler.schemas import parse_article
 
 
 @dataclass

@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from scheduler.cursors import encode_cursor
-from scheduler.db import session_scope
+from scheduler.db.cursors import encode_cursor
+from scheduler.db.engine import session_scope
 from scheduler.models import AttemptStatus, Channel, ChannelStatus, Post, PostStatus, utcnow
-from scheduler.state import DISPATCHER_HEARTBEAT, WORKER_HEARTBEAT_PREFIX, beat
+from scheduler.ops.state import DISPATCHER_HEARTBEAT, WORKER_HEARTBEAT_PREFIX, beat
 from tests.api.conftest import ApiHarness, add_attempt, seed_article
 
 ZERO = uuid.UUID(int=0)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from scheduler.db import session_scope
+from scheduler.db.engine import session_scope
 from scheduler.models import Article, AuditEvent, Post, PostStatus, utcnow
 from tests.api.conftest import ApiHarness, seed_article
 

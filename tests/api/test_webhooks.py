@@ -18,7 +18,8 @@ from sqlmodel import Session, func, select
 from config import Settings
 from scheduler.api.app import create_app
 from scheduler.channels import ensure_sandbox_channels
-from scheduler.db import make_engine, session_scope
+from scheduler.db.engine import make_engine, session_scope
+from scheduler.intake.webhooks import UNPUBLISH_REASON, sign
 from scheduler.models import (
     Article,
     ArticleState,
@@ -27,7 +28,6 @@ from scheduler.models import (
     PostStatus,
     WebhookReceipt,
 )
-from scheduler.webhooks import UNPUBLISH_REASON, sign
 
 SECRET = "webhook-test-secret-0123456789"
 URL = "/api/v1/webhooks/articles"

@@ -15,10 +15,10 @@ import pytest
 import redis
 from sqlmodel import Session, col, select
 
-from scheduler.articles import ingest_article
-from scheduler.db import session_scope
+from scheduler.db.engine import session_scope
+from scheduler.intake.articles import ingest_article
+from scheduler.intake.schemas import parse_article
 from scheduler.models import AttemptStatus, DeliveryAttempt, PostStatus
-from scheduler.schemas import parse_article
 from tests.integration.conftest import article_variant
 from tests.utils.stack import Stack, free_port, wait_until
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from scheduler.articles import ingest_article
-from scheduler.db import session_scope
+from scheduler.db.engine import session_scope
+from scheduler.intake.articles import ingest_article
+from scheduler.intake.schemas import parse_article
 from scheduler.models import AttemptStatus, DeliveryAttempt, Post, PostStatus
-from scheduler.schemas import parse_article
 from tests.integration.conftest import article_variant, make_stack
 from tests.utils.stack import Stack, wait_until
 

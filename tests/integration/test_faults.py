@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from scheduler.articles import ingest_article
 from scheduler.channels import SANDBOX_ACCOUNTS, set_channel_status
-from scheduler.db import session_scope
+from scheduler.db.engine import session_scope
+from scheduler.intake.articles import ingest_article
+from scheduler.intake.schemas import parse_article
 from scheduler.models import (
     AttemptStatus,
     Channel,
@@ -24,7 +25,6 @@ from scheduler.models import (
     Post,
     PostStatus,
 )
-from scheduler.schemas import parse_article
 from tests.integration.conftest import article_variant, make_stack
 from tests.utils.stack import Stack, wait_until
 

@@ -12,12 +12,12 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from scheduler.articles import ingest_article
-from scheduler.auth import create_api_key
-from scheduler.db import session_scope
-from scheduler.health import dispatcher_silence
+from scheduler.access.auth import create_api_key
+from scheduler.db.engine import session_scope
+from scheduler.intake.articles import ingest_article
+from scheduler.intake.schemas import parse_article
 from scheduler.models import DeliveryAttempt, Post, PostStatus, Role
-from scheduler.schemas import parse_article
+from scheduler.ops.health import dispatcher_silence
 from tests.integration.conftest import article_variant, make_stack
 from tests.utils.stack import Stack, wait_until
 

@@ -29,7 +29,7 @@ def running(tmp_path: Path) -> Iterator[dict[str, str]]:
     port = free_port()
     log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scheduler.cli", "run", "--port", str(port)],
+        [sys.executable, "-m", "scheduler.cli.app", "run", "--port", str(port)],
         env=env,
         cwd=ROOT,
         stdout=log,
@@ -57,7 +57,7 @@ def running(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def cli(env: dict[str, str], *args: str) -> dict:  # type: ignore[type-arg]
     out = subprocess.run(
-        [sys.executable, "-m", "scheduler.cli", *args],
+        [sys.executable, "-m", "scheduler.cli.app", *args],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -73,7 +73,7 @@ def test_newsrelay_run_publishes_the_fixture_article_on_three_channels(
 ) -> None:
     env = running
     subprocess.run(
-        [sys.executable, "-m", "scheduler.cli", "articles", "add", str(FIXTURE_ARTICLE)],
+        [sys.executable, "-m", "scheduler.cli.app", "articles", "add", str(FIXTURE_ARTICLE)],
         env=env,
         cwd=ROOT,
         check=True,

@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from config import Settings
-from scheduler.articles import ingest_article
-from scheduler.bootstrap import ensure_ready
-from scheduler.db import make_engine, session_scope
+from scheduler.db.engine import make_engine, session_scope
+from scheduler.intake.articles import ingest_article
+from scheduler.intake.schemas import parse_article
 from scheduler.models import DeliveryAttempt, Post, PostStatus, utcnow
-from scheduler.schemas import parse_article
+from scheduler.runtime.bootstrap import ensure_ready
 from tests.integration.conftest import article_variant
 from tests.utils.stack import ROOT, wait_until
 
@@ -62,7 +62,7 @@ def test_two_scheduler_processes_never_dispatch_a_post_twice(
             )
         )
 
-    cmd = [sys.executable, "-m", "scheduler.cli", "scheduler"]
+    cmd = [sys.executable, "-m", "scheduler.cli.app", "scheduler"]
     procs = [
         subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for _ in range(2)

@@ -15,12 +15,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from config import Settings
-from scheduler.articles import ingest_article
 from scheduler.channels import ensure_sandbox_channels
-from scheduler.db import session_scope
+from scheduler.db.engine import session_scope
+from scheduler.intake.articles import ingest_article
+from scheduler.intake.schemas import parse_article
 from scheduler.models import DeliveryAttempt, Post, PostStatus, ServiceState, utcnow
-from scheduler.schemas import parse_article
-from scheduler.state import WORKER_HEARTBEAT_PREFIX
+from scheduler.ops.state import WORKER_HEARTBEAT_PREFIX
 from tests.integration.conftest import article_variant
 from tests.utils.stack import Stack, wait_until
 from workers import liveness

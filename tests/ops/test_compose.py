@@ -67,7 +67,7 @@ def test_secrets_come_from_the_environment_not_the_file(compose: dict[str, Any])
 def test_worker_commands_are_accepted_by_our_cli(compose: dict[str, Any]) -> None:
     from typer.testing import CliRunner
 
-    from scheduler.cli import app
+    from scheduler.cli.app import app
 
     runner = CliRunner()
     for name, svc in compose["services"].items():

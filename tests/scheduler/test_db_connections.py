@@ -18,13 +18,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from config import Settings
-from scheduler.articles import ingest_article
 from scheduler.channels import ensure_sandbox_channels
-from scheduler.db import make_engine, retry_on_disconnect, session_scope
-from scheduler.delivery import deliver_attempt
-from scheduler.dispatch import claim_due_posts
+from scheduler.db.engine import make_engine, retry_on_disconnect, session_scope
+from scheduler.delivery.attempt import deliver_attempt
+from scheduler.delivery.dispatch import claim_due_posts
+from scheduler.intake.articles import ingest_article
+from scheduler.intake.schemas import parse_article
 from scheduler.models import AttemptStatus, DeliveryAttempt, Post, PostStatus, utcnow
-from scheduler.schemas import parse_article
 
 
 def _kill_connections(pg_admin: Engine, url: str) -> int:

@@ -17,8 +17,8 @@ from sqlmodel import Session, select
 
 from config import Settings
 from scheduler.channels import ensure_sandbox_channels
-from scheduler.db import session_scope
-from scheduler.feeds import add_feed, poll_due_feeds, poll_feed
+from scheduler.db.engine import session_scope
+from scheduler.intake.feeds import add_feed, poll_due_feeds, poll_feed
 from scheduler.models import Article, FeedSource, Post, utcnow
 
 

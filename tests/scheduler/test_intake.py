@@ -9,11 +9,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from config import Settings
-from scheduler.articles import ingest_article
 from scheduler.channels import ensure_sandbox_channels
-from scheduler.db import session_scope
+from scheduler.db.engine import session_scope
+from scheduler.intake.articles import ingest_article
+from scheduler.intake.schemas import InvalidInput, parse_article
 from scheduler.models import Article, AuditEvent, Post, PostStatus
-from scheduler.schemas import InvalidInput, parse_article
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
 import scheduler.models  # noqa: F401
-from scheduler.db import make_engine
+from scheduler.db.engine import make_engine
 
 
 def test_migrations_reach_head_and_autogenerate_finds_no_difference(db_url: str) -> None:

@@ -12,23 +12,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from config import Settings
-from scheduler.approvals import set_source_approval
-from scheduler.articles import ingest_article
 from scheduler.channels import ensure_sandbox_channels, set_channel_status
-from scheduler.db import session_scope
-from scheduler.delivery import deliver_attempt
-from scheduler.dispatch import claim_due_posts
-from scheduler.models import (
-    AttemptStatus,
-    AuditEvent,
-    Channel,
-    ChannelStatus,
-    DeliveryAttempt,
-    Post,
-    PostStatus,
-    utcnow,
-)
-from scheduler.posts import (
+from scheduler.db.engine import session_scope
+from scheduler.delivery.attempt import deliver_attempt
+from scheduler.delivery.dispatch import claim_due_posts
+from scheduler.editorial.actions import (
     PostActionRefused,
     PostNotFound,
     approve_post,
@@ -41,9 +29,21 @@ from scheduler.posts import (
     schedule_post,
     set_approval_required,
 )
-from scheduler.rendering import format_post
-from scheduler.schemas import InvalidInput, parse_article
-from scheduler.state import set_global_pause
+from scheduler.editorial.approvals import set_source_approval
+from scheduler.editorial.rendering import format_post
+from scheduler.intake.articles import ingest_article
+from scheduler.intake.schemas import InvalidInput, parse_article
+from scheduler.models import (
+    AttemptStatus,
+    AuditEvent,
+    Channel,
+    ChannelStatus,
+    DeliveryAttempt,
+    Post,
+    PostStatus,
+    utcnow,
+)
+from scheduler.ops.state import set_global_pause
 
 EDITOR = "key:desk-editor"
 LONG_X_TEXT = "Breaking: " + "word " * 61  # 315 characters: over X's 280

@@ -21,11 +21,11 @@ from sqlmodel import Session, select
 
 from adapters.sandbox import SandboxServer
 from scheduler.channels import channel_credentials
-from scheduler.db import session_scope
-from scheduler.delivery import deliver_attempt
-from scheduler.dispatch import claim_due_posts
-from scheduler.logs import configure_logging
+from scheduler.db.engine import session_scope
+from scheduler.delivery.attempt import deliver_attempt
+from scheduler.delivery.dispatch import claim_due_posts
 from scheduler.models import Channel, Post, utcnow
+from scheduler.runtime.logs import configure_logging
 from tests.api.conftest import ApiHarness, build_harness, seed_article
 
 

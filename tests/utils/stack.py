@@ -24,12 +24,12 @@ from sqlmodel import Session, select
 from adapters.sandbox import SandboxClient, SandboxServer
 from config import Settings
 from scheduler.api.app import create_app
-from scheduler.bootstrap import ensure_ready
-from scheduler.db import make_engine
+from scheduler.db.engine import make_engine
 from scheduler.models import Post, ServiceState
-from scheduler.runner import worker_command
-from scheduler.state import WORKER_HEARTBEAT_PREFIX
-from scheduler.ticker import start_ticker
+from scheduler.ops.state import WORKER_HEARTBEAT_PREFIX
+from scheduler.runtime.bootstrap import ensure_ready
+from scheduler.runtime.runner import worker_command
+from scheduler.runtime.ticker import start_ticker
 from workers.celery_app import celery_sender, make_celery
 
 ROOT = Path(__file__).resolve().parents[2]

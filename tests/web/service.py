@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from scheduler.db import make_engine
+from scheduler.db.engine import make_engine
 from scheduler.models import Article, Channel, DeliveryAttempt, Post
 from tests.conftest import FIXTURE_ARTICLE
 from tests.utils.stack import free_port, wait_until
@@ -61,7 +61,7 @@ class RunningService:
     def cli(self, *args: str) -> str:
         """Run ``newsrelay <args>`` with the service's environment; fail with its output."""
         done = subprocess.run(
-            [sys.executable, "-m", "scheduler.cli", *args],
+            [sys.executable, "-m", "scheduler.cli.app", *args],
             env=self.env,
             capture_output=True,
             text=True,
@@ -75,7 +75,7 @@ class RunningService:
     def start(self) -> None:
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scheduler.cli", "run", "--port", str(self.port)],
+            [sys.executable, "-m", "scheduler.cli.app", "run", "--port", str(self.port)],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -170,7 +170,7 @@ def wait_seconds(seconds: float) -> None:
 def configure_channel(service: RunningService, platform: str, **changes: Any) -> None:
     """Setup through the channel service on the service's database (as an admin would)."""
     from scheduler.channels import update_channel
-    from scheduler.db import session_scope
+    from scheduler.db.engine import session_scope
 
     with session_scope(service.engine) as s:
         channel = s.exec(select(Channel).where(col(Channel.platform) == platform)).one()

@@ -7,7 +7,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session
 
 from adapters.x import x_weighted_length
-from scheduler.state import global_pause
+from scheduler.ops.state import global_pause
 from scheduler.web.xcount import x_tlds
 from tests.web.conftest import login, new_context, shot
 from tests.web.service import RunningService, variant

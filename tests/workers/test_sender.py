@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from config import Settings
-from scheduler.dispatch import TaskMessage
+from scheduler.delivery.dispatch import TaskMessage
 from workers.celery_app import celery_sender, make_celery
 
 

@@ -1,0 +1,1 @@
+"""Access: users, API keys and the encryption of credentials at rest."""

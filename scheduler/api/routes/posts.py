@@ -1,0 +1,271 @@
+"""The editor API: the post queue and its actions, articles, and the approval rules.
+
+Routes only translate HTTP to the services in :mod:`scheduler.editorial.actions`,
+:mod:`scheduler.editorial.newsdesk` and :mod:`scheduler.editorial.approvals`, and their domain
+errors to problem+json: 404 for unknown ids, 409 for an action the post's state refuses, 422 for
+invalid input (nothing is written then).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Response
+
+from scheduler.api.deps import EditorDep, SessionDep, SettingsDep
+from scheduler.api.errors import ApiError
+from scheduler.api.schemas.ops import PROBLEMS, Problem
+from scheduler.api.schemas.posts import (
+    ARTICLE_BODY,
+    ApprovalIn,
+    ArticleDetail,
+    ArticlePage,
+    ArticleSubmitted,
+    AwareTime,
+    ChannelApproval,
+    PostDetail,
+    PostPage,
+    PostTextUpdate,
+    RuleSource,
+    ScheduleIn,
+    Source,
+    SourceApproval,
+)
+from scheduler.channels import ChannelNotFound
+from scheduler.editorial.actions import (
+    PostActionRefused,
+    PostNotFound,
+    approve_post,
+    cancel_post,
+    edit_post_text,
+    get_post,
+    list_posts,
+    post_now,
+    retry_post,
+    schedule_post,
+    set_approval_required,
+    set_source_approval,
+)
+from scheduler.editorial.newsdesk import (
+    ArticleNotFound,
+    get_article_detail,
+    list_articles,
+    submit_article,
+)
+from scheduler.models import PostStatus
+
+router = APIRouter(tags=["editor"], responses=PROBLEMS)
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "Not found"}}
+REFUSED: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "The post's state does not allow this action"}
+}
+ACTION = {**NOT_FOUND, **REFUSED}
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200)")]
+Cursor = Annotated[
+    str | None, Query(max_length=500, description="next_cursor of the previous page")
+]
+ChannelFilter = Annotated[
+    str | None,
+    Query(
+        description="Platform (x, instagram, facebook) or a channel id",
+        pattern=r"^(x|instagram|facebook|[0-9a-fA-F-]{32,36})$",
+    ),
+]
+
+
+@contextmanager
+def _domain_errors() -> Iterator[None]:
+    """Turn the services' domain errors into problem+json answers."""
+    try:
+        yield
+    except (PostNotFound, ArticleNotFound) as exc:
+        raise ApiError(404, "Not found", str(exc)) from None
+    except ChannelNotFound as exc:
+        raise ApiError(404, "Not found", f"There is no channel with that id ({exc}).") from None
+    except PostActionRefused as exc:
+        raise ApiError(409, "Not possible now", str(exc)) from None
+
+
+# --- posts ----------------------------------------------------------------------------------------
+
+
+@router.get("/posts", response_model=PostPage)
+def list_posts_route(
+    session: SessionDep,
+    _: EditorDep,
+    status: PostStatus | None = None,
+    channel: ChannelFilter = None,
+    article_id: uuid.UUID | None = None,
+    scheduled_from: Annotated[
+        AwareTime | None, Query(alias="from", description="Scheduled at or after (with offset)")
+    ] = None,
+    scheduled_to: Annotated[
+        AwareTime | None, Query(alias="to", description="Scheduled before (with offset)")
+    ] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """The post queue, soonest first, one keyset page at a time."""
+    rows, next_cursor = list_posts(
+        session=session,
+        status=status,
+        channel=channel,
+        article_id=article_id,
+        scheduled_from=scheduled_from,
+        scheduled_to=scheduled_to,
+        limit=limit,
+        cursor=cursor,
+    )
+    return {"posts": rows, "next_cursor": next_cursor}
+
+
+@router.get("/posts/{post_id}", response_model=PostDetail, responses=NOT_FOUND)
+def get_post_route(post_id: uuid.UUID, session: SessionDep, _: EditorDep) -> dict[str, Any]:
+    """One post: its texts, link, media, problems, approval, attempts, article and channel."""
+    with _domain_errors():
+        return get_post(session=session, post_id=post_id)
+
+
+@router.patch("/posts/{post_id}", response_model=PostDetail, responses=ACTION)
+def edit_post_route(
+    post_id: uuid.UUID,
+    body: PostTextUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: EditorDep,
+) -> dict[str, Any]:
+    """Replace the post's text; the answer lists the platform's problems with it (if any, the
+    post becomes a draft until they are fixed)."""
+    with _domain_errors():
+        edit_post_text(
+            session=session,
+            post_id=post_id,
+            text=body.text,
+            actor=principal.actor,
+            settings=settings,
+        )
+        return get_post(session=session, post_id=post_id)
+
+
+@router.post("/posts/{post_id}/approve", response_model=PostDetail, responses=ACTION)
+def approve_post_route(
+    post_id: uuid.UUID, session: SessionDep, principal: EditorDep
+) -> dict[str, Any]:
+    """Approve a post waiting for approval; refused with the reasons if it has problems."""
+    with _domain_errors():
+        approve_post(session=session, post_id=post_id, actor=principal.actor)
+        return get_post(session=session, post_id=post_id)
+
+
+@router.post("/posts/{post_id}/schedule", response_model=PostDetail, responses=ACTION)
+def schedule_post_route(
+    post_id: uuid.UUID, body: ScheduleIn, session: SessionDep, principal: EditorDep
+) -> dict[str, Any]:
+    """Schedule or reschedule the post (a time with its offset; a past time means now)."""
+    with _domain_errors():
+        schedule_post(session=session, post_id=post_id, at=body.at, actor=principal.actor)
+        return get_post(session=session, post_id=post_id)
+
+
+@router.post("/posts/{post_id}/post-now", response_model=PostDetail, responses=ACTION)
+def post_now_route(post_id: uuid.UUID, session: SessionDep, principal: EditorDep) -> dict[str, Any]:
+    """Send the post at the dispatcher's next tick."""
+    with _domain_errors():
+        post_now(session=session, post_id=post_id, actor=principal.actor)
+        return get_post(session=session, post_id=post_id)
+
+
+@router.post("/posts/{post_id}/cancel", response_model=PostDetail, responses=ACTION)
+def cancel_post_route(
+    post_id: uuid.UUID, session: SessionDep, principal: EditorDep
+) -> dict[str, Any]:
+    """Cancel a post no worker has started sending."""
+    with _domain_errors():
+        cancel_post(session=session, post_id=post_id, actor=principal.actor)
+        return get_post(session=session, post_id=post_id)
+
+
+@router.post("/posts/{post_id}/retry", response_model=PostDetail, responses=ACTION)
+def retry_post_route(
+    post_id: uuid.UUID, session: SessionDep, principal: EditorDep
+) -> dict[str, Any]:
+    """Send this post again now (only this post, never its article's other posts)."""
+    with _domain_errors():
+        retry_post(session=session, post_id=post_id, actor=principal.actor)
+        return get_post(session=session, post_id=post_id)
+
+
+# --- articles -------------------------------------------------------------------------------------
+
+
+@router.get("/articles", response_model=ArticlePage)
+def list_articles_route(
+    session: SessionDep,
+    _: EditorDep,
+    source: Annotated[Source | None, Query(description="Only articles from this source")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Articles, newest first, one keyset page at a time."""
+    rows, next_cursor = list_articles(session=session, source=source, limit=limit, cursor=cursor)
+    return {"articles": rows, "next_cursor": next_cursor}
+
+
+@router.get("/articles/{article_id}", response_model=ArticleDetail, responses=NOT_FOUND)
+def get_article_route(article_id: uuid.UUID, session: SessionDep, _: EditorDep) -> dict[str, Any]:
+    """One article with its posts."""
+    with _domain_errors():
+        return get_article_detail(session=session, article_id=article_id)
+
+
+@router.post(
+    "/articles",
+    status_code=201,
+    response_model=ArticleSubmitted,
+    responses={200: {"model": ArticleSubmitted, "description": "A known article, updated"}},
+    openapi_extra=ARTICLE_BODY,
+)
+def submit_article_route(
+    data: Annotated[dict[str, Any], Body()],
+    response: Response,
+    session: SessionDep,
+    principal: EditorDep,
+) -> dict[str, Any]:
+    """Add an article by hand (the article JSON the CMS sends): 201 with one post per channel,
+    200 for an article already known; invalid input is refused field by field."""
+    result, detail = submit_article(session=session, data=data, actor=principal.actor)
+    if not result.created:
+        response.status_code = 200
+    return {**detail, "created": result.created, "changed": result.changed}
+
+
+# --- approval rules -------------------------------------------------------------------------------
+
+
+@router.put("/channels/{channel_id}/approval", response_model=ChannelApproval, responses=NOT_FOUND)
+def channel_approval_route(
+    channel_id: uuid.UUID, body: ApprovalIn, session: SessionDep, principal: EditorDep
+) -> dict[str, Any]:
+    """Require (or stop requiring) an editor's approval for the channel's posts."""
+    with _domain_errors():
+        return set_approval_required(
+            session=session, channel_id=channel_id, required=body.required, actor=principal.actor
+        )
+
+
+@router.put("/sources/{source}/approval", response_model=SourceApproval)
+def source_approval_route(
+    source: Annotated[RuleSource, Path(description="The article source, e.g. southasiandesk")],
+    body: ApprovalIn,
+    session: SessionDep,
+    principal: EditorDep,
+) -> dict[str, Any]:
+    """Require (or stop requiring) approval for every post of articles from this source."""
+    return set_source_approval(
+        session=session, source=source, required=body.required, actor=principal.actor
+    )

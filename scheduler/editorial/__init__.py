@@ -1,0 +1,1 @@
+"""Editorial: the editors' post actions, read models, lifecycle rules, approvals and rendering."""

@@ -1,0 +1,193 @@
+"""Rendering posts through their channel's adapter: the format task's service and the preview.
+
+The same code renders the preview an editor sees and the post that goes out.  Image download and
+fitting happen outside any database transaction; the result is written back with a
+compare-and-set on the post's status and requested revision, so a stale render never overwrites a
+newer one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from adapters import build_adapter
+from adapters.base import ArticleContent, ChannelSettings, Payload
+from adapters.images import ImagePolicy, MediaStore, prepare_instagram_image
+from config import Settings
+from scheduler.channels import channel_settings
+from scheduler.db.engine import session_scope
+from scheduler.editorial.approvals import source_requires_approval
+from scheduler.intake.articles import article_content
+from scheduler.models import Article, Channel, ChannelStatus, Post, PostStatus, utcnow
+
+
+def image_policy(settings: Settings) -> ImagePolicy:
+    """The image fetch policy from settings (allow-lists for the sandbox in development)."""
+    return ImagePolicy(
+        max_bytes=settings.images.max_bytes,
+        timeout=settings.images.fetch_timeout,
+        allowed_hosts=tuple(settings.images.allowed_hosts),
+        allowed_networks=tuple(settings.images.allowed_networks),
+    )
+
+
+def media_store(settings: Settings) -> MediaStore:
+    """The media store under the data dir, served at the public media base URL."""
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    return MediaStore(settings.media_dir, settings.resolved_media_base_url)
+
+
+def render_for_channel(
+    content: ArticleContent,
+    platform: str,
+    cs: ChannelSettings,
+    *,
+    settings: Settings,
+    client: httpx.Client,
+    text_override: str | None = None,
+) -> Payload:
+    """Render one article for one platform, fetching and fitting the image where needed."""
+    adapter = build_adapter(platform, settings=settings, client=client)
+    media = None
+    warnings: list[str] = []
+    if adapter.needs_image:
+        media, warnings = prepare_instagram_image(
+            content, cs, store=media_store(settings), client=client, policy=image_policy(settings)
+        )
+    payload = adapter.render(content, cs, media=media)
+    payload.warnings = warnings + payload.warnings
+    if text_override is not None:
+        payload.text = text_override
+        payload.problems = adapter.validate(payload, cs)
+    return payload
+
+
+def preview_article(
+    content: ArticleContent,
+    *,
+    settings: Settings,
+    platforms: list[str],
+    client: httpx.Client,
+) -> list[Payload]:
+    """Render with each platform's default settings; writes nothing to the database."""
+    return [
+        render_for_channel(content, p, ChannelSettings(), settings=settings, client=client)
+        for p in platforms
+    ]
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    content: ArticleContent
+    platform: str
+    settings: ChannelSettings
+    channel_status: ChannelStatus
+    revision: int
+    text_override: str | None
+    approved: bool
+    source_requires_approval: bool = False
+
+
+def _snapshot(engine: Engine, post_id: uuid.UUID) -> _Snapshot | None:
+    with session_scope(engine) as s:
+        post = s.get(Post, post_id)
+        if post is None or post.status != PostStatus.RENDERING:
+            return None
+        article = s.get(Article, post.article_id)
+        channel = s.get(Channel, post.channel_id)
+        assert article is not None and channel is not None
+        return _Snapshot(
+            content=article_content(article),
+            platform=str(channel.platform),
+            settings=channel_settings(channel),
+            channel_status=ChannelStatus(channel.status),
+            revision=post.render_requested_revision,
+            text_override=post.text_override,
+            approved=post.approved_at is not None,
+            source_requires_approval=source_requires_approval(session=s, source=article.source),
+        )
+
+
+def next_status_after_render(snap: _Snapshot, payload: Payload) -> PostStatus:
+    """Where a freshly rendered post goes next."""
+    if payload.problems:
+        return PostStatus.DRAFT
+    # Approval comes before the channel's pause: resuming a channel releases its held posts to
+    # the schedule, and an unapproved post must not ride out with them.
+    needs_approval = snap.settings.requires_approval or snap.source_requires_approval
+    if needs_approval and not snap.approved:
+        return PostStatus.PENDING_APPROVAL
+    if snap.channel_status == ChannelStatus.PAUSED:
+        return PostStatus.HELD
+    if snap.channel_status == ChannelStatus.NEEDS_REAUTH:
+        return PostStatus.NEEDS_REAUTH
+    return PostStatus.SCHEDULED
+
+
+def format_post(
+    *, engine: Engine, post_id: uuid.UUID, settings: Settings, client: httpx.Client
+) -> PostStatus | None:
+    """Render a post waiting in ``rendering``; returns its new status, or None if it moved on."""
+    snap = _snapshot(engine, post_id)
+    if snap is None:
+        return None
+    try:
+        payload = render_for_channel(
+            snap.content,
+            snap.platform,
+            snap.settings,
+            settings=settings,
+            client=client,
+            text_override=snap.text_override,
+        )
+    except Exception as exc:  # a bug must leave a readable draft, never a lost post
+        payload = Payload(channel=snap.platform, text="")  # type: ignore[arg-type]
+        payload.problems = [f"The post could not be rendered ({type(exc).__name__}: {exc})."]
+    status = next_status_after_render(snap, payload)
+    values = {
+        "status": status,
+        "text": payload.text,
+        "link": payload.link,
+        "media": [m.as_dict() for m in payload.media],
+        "problems": payload.problems,
+        "warnings": payload.warnings,
+        "weighted_length": payload.weighted_length,
+        "fingerprint": payload.fingerprint if payload.text else None,
+        "rendered_revision": snap.revision,
+        "last_error": " ".join(payload.problems) or None,
+        "lease_until": None,
+        "updated_at": utcnow(),
+    }
+    with session_scope(engine) as s:
+        result = s.execute(
+            sa.update(Post)
+            .where(
+                Post.id == post_id,  # type: ignore[arg-type]
+                Post.status == PostStatus.RENDERING,  # type: ignore[arg-type]
+                Post.render_requested_revision == snap.revision,  # type: ignore[arg-type]
+            )
+            .values(**values)
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            return None
+    return status
+
+
+def payload_from_post(post: Post) -> Payload:
+    """The payload to send for a stored post (the editor's text wins)."""
+    from adapters.base import MediaItem
+
+    return Payload(
+        channel=str(post.platform),  # type: ignore[arg-type]
+        text=post.text_override if post.text_override is not None else post.text,
+        link=post.link,
+        media=[MediaItem(**m) for m in post.media],
+        problems=list(post.problems),
+        warnings=list(post.warnings),
+        weighted_length=post.weighted_length,
+    )

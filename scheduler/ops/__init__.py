@@ -1,0 +1,1 @@
+"""Ops: health, metrics, the kill switch and heartbeats, the audit trail and the delivery log."""

@@ -1,0 +1,220 @@
+"""The delivery log: every attempt with its outcome, for ops."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from scheduler.db.cursors import decode_cursor, encode_cursor
+from scheduler.models import Article, AttemptStatus, Channel, DeliveryAttempt, Post, PostStatus
+
+
+def attempt_row(
+    a: DeliveryAttempt, post: Post, channel: Channel, article: Article
+) -> dict[str, Any]:
+    """One delivery-log entry (never a token: messages are redacted when recorded)."""
+    return {
+        "id": str(a.id),
+        "post_id": str(a.post_id),
+        "article_external_id": article.external_id,
+        "channel": str(channel.platform),
+        "channel_name": channel.name,
+        "number": a.number,
+        "status": str(a.status),
+        "created_at": a.created_at.isoformat(),
+        "scheduled_for": a.scheduled_for.isoformat() if a.scheduled_for else None,
+        "started_at": a.started_at.isoformat() if a.started_at else None,
+        "finished_at": a.finished_at.isoformat() if a.finished_at else None,
+        "http_status": a.http_status,
+        "error_code": a.error_code,
+        "error_subcode": a.error_subcode,
+        "error_class": a.error_class,
+        "message": a.message,
+        "latency_ms": a.latency_ms,
+        "worker": a.worker,
+        "external_id": a.external_id,
+        "rate_limit": a.rate_limit,
+    }
+
+
+def list_deliveries(
+    *,
+    session: Session,
+    limit: int = 100,
+    finished_after: datetime | None = None,
+    status: str | None = None,
+    channel: str | None = None,
+    error_class: str | None = None,
+) -> list[dict[str, Any]]:
+    """Attempts, newest first (or, with ``finished_after``, oldest finished first)."""
+    stmt = (
+        select(DeliveryAttempt, Post, Channel, Article)
+        .join(Post, col(Post.id) == col(DeliveryAttempt.post_id))
+        .join(Channel, col(Channel.id) == col(DeliveryAttempt.channel_id))
+        .join(Article, col(Article.id) == col(Post.article_id))
+    )
+    if status:
+        stmt = stmt.where(col(DeliveryAttempt.status) == status)
+    if channel:
+        stmt = stmt.where(col(Channel.platform) == channel)
+    if error_class:
+        stmt = stmt.where(col(DeliveryAttempt.error_class) == error_class)
+    if finished_after is not None:
+        stmt = stmt.where(col(DeliveryAttempt.finished_at) > finished_after).order_by(
+            col(DeliveryAttempt.finished_at), col(DeliveryAttempt.id)
+        )
+    else:
+        stmt = stmt.order_by(col(DeliveryAttempt.created_at).desc(), col(DeliveryAttempt.id))
+    stmt = stmt.limit(limit)
+    return [attempt_row(a, p, c, ar) for a, p, c, ar in session.exec(stmt).all()]
+
+
+@dataclass(frozen=True)
+class DeliveryFilter:
+    """What ops narrow the delivery log by; ``channel`` is a platform name or a channel id."""
+
+    status: str | None = None
+    channel: str | None = None
+    error_class: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _filtered(stmt: Any, flt: DeliveryFilter) -> Any:
+    if flt.status:
+        stmt = stmt.where(col(DeliveryAttempt.status) == flt.status)
+    if flt.channel:
+        try:
+            stmt = stmt.where(col(DeliveryAttempt.channel_id) == uuid.UUID(flt.channel))
+        except ValueError:
+            stmt = stmt.where(col(Channel.platform) == flt.channel)
+    if flt.error_class:
+        stmt = stmt.where(col(DeliveryAttempt.error_class) == flt.error_class)
+    if flt.since is not None:
+        stmt = stmt.where(col(DeliveryAttempt.created_at) >= flt.since)
+    if flt.until is not None:
+        stmt = stmt.where(col(DeliveryAttempt.created_at) < flt.until)
+    return stmt
+
+
+def _joined() -> Any:
+    return (
+        select(DeliveryAttempt, Post, Channel, Article)
+        .join(Post, col(Post.id) == col(DeliveryAttempt.post_id))
+        .join(Channel, col(Channel.id) == col(DeliveryAttempt.channel_id))
+        .join(Article, col(Article.id) == col(Post.article_id))
+    )
+
+
+def page_deliveries(
+    *, session: Session, flt: DeliveryFilter, limit: int, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the delivery log, newest first, and the cursor of the next page (or None).
+
+    Keyset pagination on ``(created_at, id)``: stable while new attempts arrive, and each page
+    costs an index range scan however deep the client pages (no OFFSET).
+    """
+    stmt = _filtered(_joined(), flt)
+    if cursor:
+        at, row_id = decode_cursor(cursor)
+        stmt = stmt.where(
+            sa.or_(
+                col(DeliveryAttempt.created_at) < at,
+                sa.and_(col(DeliveryAttempt.created_at) == at, col(DeliveryAttempt.id) < row_id),
+            )
+        )
+    stmt = stmt.order_by(col(DeliveryAttempt.created_at).desc(), col(DeliveryAttempt.id).desc())
+    rows = session.exec(stmt.limit(limit + 1)).all()
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1][0]
+        next_cursor = encode_cursor(last.created_at, last.id)
+    return [attempt_row(a, p, c, ar) for a, p, c, ar in page], next_cursor
+
+
+def _with_cursors(rows: Any) -> list[tuple[dict[str, Any], str]]:
+    out = []
+    for a, p, c, ar in rows:
+        assert a.finished_at is not None  # the queries select finished attempts only
+        out.append((attempt_row(a, p, c, ar), encode_cursor(a.finished_at, a.id)))
+    return out
+
+
+def finished_after(
+    *, session: Session, after: tuple[datetime, uuid.UUID] | None, limit: int = 200
+) -> list[tuple[dict[str, Any], str]]:
+    """Finished attempts strictly after a ``(finished_at, id)`` position, oldest first, each
+    with its stream cursor."""
+    stmt = _joined().where(col(DeliveryAttempt.finished_at).is_not(None))
+    if after is not None:
+        at, row_id = after
+        stmt = stmt.where(
+            sa.or_(
+                col(DeliveryAttempt.finished_at) > at,
+                sa.and_(col(DeliveryAttempt.finished_at) == at, col(DeliveryAttempt.id) > row_id),
+            )
+        )
+    stmt = stmt.order_by(col(DeliveryAttempt.finished_at), col(DeliveryAttempt.id))
+    return _with_cursors(session.exec(stmt.limit(limit)).all())
+
+
+def finished_late(
+    *, session: Session, after: tuple[datetime, uuid.UUID], window: timedelta, limit: int = 200
+) -> list[tuple[dict[str, Any], str]]:
+    """Finished attempts stamped within ``window`` before a position, oldest first.
+
+    A worker stamps ``finished_at`` before its transaction commits, so a row can become visible
+    after rows stamped later; a live tail re-reads this window and de-duplicates by id.
+    """
+    at, row_id = after
+    stmt = _joined().where(
+        col(DeliveryAttempt.finished_at) > at - window,
+        sa.or_(
+            col(DeliveryAttempt.finished_at) < at,
+            sa.and_(col(DeliveryAttempt.finished_at) == at, col(DeliveryAttempt.id) <= row_id),
+        ),
+    )
+    stmt = stmt.order_by(col(DeliveryAttempt.finished_at), col(DeliveryAttempt.id))
+    return _with_cursors(session.exec(stmt.limit(limit)).all())
+
+
+def waiting_deliveries(*, session: Session, platforms: list[str], enqueued_before: datetime) -> int:
+    """Attempts for ``platforms`` handed to the broker before ``enqueued_before`` and not started.
+
+    A healthy worker with a free thread starts an attempt within milliseconds, so such attempts
+    mean their messages are lost (the reaper re-sends them) or nobody is consuming them.
+    """
+    if not platforms:
+        return 0
+    return int(
+        session.execute(
+            sa.select(sa.func.count())
+            .select_from(DeliveryAttempt)
+            .join(Post, col(Post.id) == col(DeliveryAttempt.post_id))
+            .where(
+                col(DeliveryAttempt.status) == AttemptStatus.ENQUEUED,
+                col(DeliveryAttempt.created_at) < enqueued_before,
+                col(Post.platform).in_(platforms),
+            )
+        ).scalar_one()
+    )
+
+
+def waiting_renders(*, session: Session, requested_before: datetime) -> int:
+    """Posts waiting for the format task since before ``requested_before``."""
+    return int(
+        session.execute(
+            sa.select(sa.func.count())
+            .select_from(Post)
+            .where(
+                col(Post.status) == PostStatus.RENDERING,
+                col(Post.updated_at) < requested_before,
+            )
+        ).scalar_one()
+    )

@@ -1,0 +1,1 @@
+"""Process wiring: the embedded runner, bootstrap, the scheduler ticker and logging."""

@@ -1,0 +1,232 @@
+"""The article page (one preview per channel) and the editor's post post_services.
+
+Every action is a POST form carrying the CSRF token; each redirects back with a flash message:
+what happened, or the service's refusal sentence.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+from config import Settings
+from scheduler.api.deps import SessionDep, SettingsDep
+from scheduler.editorial import actions as post_services
+from scheduler.editorial.lifecycle import CANCELLABLE, EDITABLE, RETRYABLE, SCHEDULABLE
+from scheduler.intake.schemas import InvalidInput
+from scheduler.models import Channel, Post, PostStatus
+from scheduler.web import clock
+from scheduler.web.deps import ActionUser, CsrfDep, EditorUser, UserDep, flash, redirect, render
+from scheduler.web.queries import article_with_posts, post_article_id, post_channel_zone
+from scheduler.web.xcount import x_tlds
+
+router = APIRouter()
+
+_HASHTAG = re.compile(r"(?<!\w)#\w+")
+TEXT_MAX = 10_000
+
+
+@dataclass(frozen=True)
+class PostView:
+    """A post as its preview card shows it."""
+
+    post: Post
+    channel: Channel
+    text: str
+    image_url: str | None
+    hashtags: int
+    link_domain: str | None
+    edited: bool
+
+    @property
+    def status(self) -> str:
+        return str(self.post.status)
+
+    def can(self, allowed: frozenset[PostStatus]) -> bool:
+        return self.post.status in allowed
+
+
+def _media_url(post: Post, settings: Settings) -> str | None:
+    if not post.media:
+        return None
+    url = str(post.media[0].get("url") or "")
+    # Same-origin path for the browser: the stored URL is the public one platforms fetch.
+    base = settings.resolved_media_base_url
+    return "/media/" + url[len(base) :].lstrip("/") if url.startswith(base) else url or None
+
+
+def _view(post: Post, channel: Channel, settings: Settings) -> PostView:
+    text = post.text_override if post.text_override is not None else post.text
+    return PostView(
+        post=post,
+        channel=channel,
+        text=text,
+        image_url=_media_url(post, settings),
+        hashtags=len(_HASHTAG.findall(text)),
+        link_domain=urlsplit(post.link).hostname if post.link else None,
+        edited=post.text_override is not None,
+    )
+
+
+@router.get("/x-tlds.json")
+def x_tld_list() -> JSONResponse:
+    """The TLDs twitter-text links, for the live counter (public data, cached a day)."""
+    return JSONResponse(x_tlds(), headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/articles/{article_id}", response_class=HTMLResponse)
+def article_page(
+    article_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: UserDep,
+) -> HTMLResponse:
+    found = article_with_posts(session=session, article_id=article_id)
+    if found is None:
+        raise HTTPException(404)
+    article, posts = found
+    return render(
+        request,
+        "article.html",
+        session=session,
+        article=article,
+        article_domain=urlsplit(article.url).hostname,
+        posts=[_view(p, c, settings) for p, c in posts],
+        editable=EDITABLE,
+        cancellable=CANCELLABLE,
+        schedulable=SCHEDULABLE,
+        retryable=RETRYABLE,
+        approvable=frozenset({PostStatus.PENDING_APPROVAL, PostStatus.DRAFT}),
+        zone_abbr=lambda tz: clock.zone_abbr(datetime.now(clock.zone(tz))),
+    )
+
+
+def _back(session: SessionDep, post_id: uuid.UUID, target: str | None = None) -> RedirectResponse:
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return redirect(target)
+    article_id = post_article_id(session=session, post_id=post_id)
+    if article_id is None:
+        return redirect("/")
+    return redirect(f"/articles/{article_id}#post-{post_id}")
+
+
+def _refused(request: Request, exc: Exception) -> None:
+    flash(request, str(exc), kind="error")
+
+
+Refusals = (post_services.PostNotFound, post_services.PostActionRefused, InvalidInput)
+
+
+@router.post("/posts/{post_id}/edit", dependencies=[CsrfDep])
+def edit_text(
+    post_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: EditorUser,
+    text: Annotated[str, Form(max_length=TEXT_MAX)] = "",
+) -> RedirectResponse:
+    try:
+        problems = post_services.edit_post_text(
+            session=session, post_id=post_id, text=text, actor=user.actor, settings=settings
+        )
+    except Refusals as exc:
+        _refused(request, exc)
+    else:
+        if problems:
+            flash(
+                request,
+                "The text was saved as a draft, but the platform would refuse it: "
+                + " ".join(problems),
+                kind="error",
+            )
+        else:
+            flash(request, "The text was saved.")
+    return _back(session, post_id)
+
+
+@router.post("/posts/{post_id}/approve", dependencies=[CsrfDep])
+def approve(
+    post_id: uuid.UUID, request: Request, session: SessionDep, user: EditorUser
+) -> RedirectResponse:
+    try:
+        post = post_services.approve_post(session=session, post_id=post_id, actor=user.actor)
+    except Refusals as exc:
+        _refused(request, exc)
+    else:
+        flash(request, f"Approved; the post is now {str(post.status).replace('_', ' ')}.")
+    return _back(session, post_id)
+
+
+@router.post("/posts/{post_id}/schedule", dependencies=[CsrfDep])
+def schedule(
+    post_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    user: EditorUser,
+    at: Annotated[str, Form(max_length=40)] = "",
+) -> RedirectResponse:
+    try:
+        tz = post_channel_zone(session=session, post_id=post_id)
+        if tz is None:
+            raise post_services.PostNotFound(f"There is no post with id {post_id}.")
+        when = clock.parse_picker(at, tz)
+        post = post_services.schedule_post(
+            session=session, post_id=post_id, at=when, actor=user.actor
+        )
+    except (*Refusals, ValueError) as exc:
+        _refused(request, exc)
+    else:
+        flash(request, f"Scheduled for {clock.fmt_datetime(post.scheduled_at, tz)} ({tz}).")
+    return _back(session, post_id)
+
+
+@router.post("/posts/{post_id}/post-now", dependencies=[CsrfDep])
+def post_now(
+    post_id: uuid.UUID, request: Request, session: SessionDep, user: EditorUser
+) -> RedirectResponse:
+    try:
+        post_services.post_now(session=session, post_id=post_id, actor=user.actor)
+    except Refusals as exc:
+        _refused(request, exc)
+    else:
+        flash(request, "The post goes out at the next dispatch, within seconds.")
+    return _back(session, post_id)
+
+
+@router.post("/posts/{post_id}/cancel", dependencies=[CsrfDep])
+def cancel(
+    post_id: uuid.UUID, request: Request, session: SessionDep, user: EditorUser
+) -> RedirectResponse:
+    try:
+        post_services.cancel_post(session=session, post_id=post_id, actor=user.actor)
+    except Refusals as exc:
+        _refused(request, exc)
+    else:
+        flash(request, "The post was cancelled; it will not be sent.")
+    return _back(session, post_id)
+
+
+@router.post("/posts/{post_id}/retry", dependencies=[CsrfDep])
+def retry(
+    post_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    user: ActionUser,
+    next: Annotated[str | None, Form(max_length=2000)] = None,
+) -> RedirectResponse:
+    try:
+        post_services.retry_post(session=session, post_id=post_id, actor=user.actor)
+    except Refusals as exc:
+        _refused(request, exc)
+    else:
+        flash(request, "The post is back on the schedule and goes out within seconds.")
+    return _back(session, post_id, next)

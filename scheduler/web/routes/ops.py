@@ -1,0 +1,163 @@
+"""Ops pages: the live delivery log, channel health and reconnection, and the kill switch."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from scheduler.api.deps import SessionDep, SettingsDep
+from scheduler.channels import ChannelConflict, ChannelNotFound, get_channel, mark_reconnected
+from scheduler.editorial.lifecycle import RETRYABLE
+from scheduler.models import AttemptStatus
+from scheduler.ops.state import global_pause, lift_global_pause, set_global_pause
+from scheduler.web.deps import CsrfDep, OpsUser, env, flash, redirect, render
+from scheduler.web.queries import (
+    channel_health_rows,
+    channel_options,
+    delivery_log,
+    post_statuses,
+)
+
+router = APIRouter()
+
+LOG_SIZE = 50
+ATTEMPT_STATUSES = [s.value for s in AttemptStatus]
+
+#: What each error class means, in words ops can act on (adapters/errors.py has the tree).
+ERROR_WORDS = {
+    "retry": "Temporary platform error; it is retried automatically.",
+    "rate_limited": "Rate limited by the platform; it waits for the reset time, then retries.",
+    "quota": "The account's usage quota is spent; it retries when the quota resets.",
+    "blocked": "The platform is temporarily blocking this account's posts; retried later.",
+    "permanent": "The platform refused the post; it will not be retried automatically.",
+    "duplicate": "The platform refused it as a duplicate of an earlier post.",
+    "reauth": "The channel's login has expired or was revoked; reconnect the channel.",
+    "permission": "The account lacks the permission to post; reconnect it with that permission.",
+    "ambiguous": "The outcome is unknown (the connection dropped); it is being reconciled.",
+    "error": "The delivery failed.",
+}
+
+
+def _log_context(
+    *, session: SessionDep, settings: SettingsDep, status: str | None, channel: str | None
+) -> dict[str, Any]:
+    status_value = status if status in ATTEMPT_STATUSES else None
+    try:
+        channel_value = str(uuid.UUID(channel)) if channel else None
+    except ValueError:
+        channel_value = None
+    rows = delivery_log(
+        session=session,
+        status=status_value,
+        channel_id=uuid.UUID(channel_value) if channel_value else None,
+        limit=LOG_SIZE,
+    )
+    statuses = post_statuses(session=session, post_ids=[r.post_id for r in rows])
+    retryable = {str(s) for s in RETRYABLE}
+    return {
+        "rows": rows,
+        "can_retry": {pid for pid, s in statuses.items() if s in retryable},
+        "error_words": ERROR_WORDS,
+        "status": status_value or "",
+        "channel": channel_value or "",
+        "newsroom_tz": settings.newsroom_timezone,
+    }
+
+
+StatusQ = Annotated[str | None, Query(max_length=32)]
+ChannelQ = Annotated[str | None, Query(max_length=64)]
+
+
+@router.get("/deliveries", response_class=HTMLResponse)
+def deliveries(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: OpsUser,
+    status: StatusQ = None,
+    channel: ChannelQ = None,
+) -> HTMLResponse:
+    context = _log_context(session=session, settings=settings, status=status, channel=channel)
+    health = channel_health_rows(session=session)
+    return render(
+        request,
+        "deliveries.html",
+        session=session,
+        channels=channel_options(session=session),
+        health=health,
+        needs_reauth=[c for c in health if c["status"] == "needs_reauth"],
+        statuses=ATTEMPT_STATUSES,
+        **context,
+    )
+
+
+@router.get("/deliveries/rows", response_class=HTMLResponse)
+def delivery_rows(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: OpsUser,
+    status: StatusQ = None,
+    channel: ChannelQ = None,
+) -> HTMLResponse:
+    """The log's table body, polled by the page every few seconds."""
+    context = _log_context(session=session, settings=settings, status=status, channel=channel)
+    html = env.get_template("_delivery_rows.html").render(
+        csrf_token=request.scope.get("session", {}).get("csrf", ""), **context
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/channels/{channel_id}/reconnected", dependencies=[CsrfDep])
+def channel_reconnected(
+    channel_id: uuid.UUID, request: Request, session: SessionDep, user: OpsUser
+) -> RedirectResponse:
+    try:
+        channel = get_channel(session=session, channel_id=channel_id)
+        mark_reconnected(session=session, channel=channel, actor=user.actor)
+    except ChannelNotFound:
+        raise HTTPException(404) from None
+    except ChannelConflict as exc:
+        flash(request, f"Not changed: {exc}.", kind="error")
+    else:
+        flash(request, f"{channel.name} is active again; its held posts are back on schedule.")
+    return redirect("/deliveries")
+
+
+def _back(target: str | None) -> RedirectResponse:
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return redirect(target)
+    return redirect("/")
+
+
+@router.post("/pause", dependencies=[CsrfDep])
+def pause_all(
+    request: Request,
+    session: SessionDep,
+    user: OpsUser,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    next: Annotated[str | None, Form(max_length=2000)] = None,
+) -> RedirectResponse:
+    if not reason.strip():
+        flash(request, "Give a reason for pausing; everyone sees it in the banner.", kind="error")
+        return _back(next)
+    if global_pause(session=session) is None:
+        set_global_pause(session=session, actor=user.actor, reason=reason.strip())
+    flash(request, "All publishing is paused. Nothing is sent until you resume.")
+    return _back(next)
+
+
+@router.post("/pause/resume", dependencies=[CsrfDep])
+def resume_all(
+    request: Request,
+    session: SessionDep,
+    user: OpsUser,
+    next: Annotated[str | None, Form(max_length=2000)] = None,
+) -> RedirectResponse:
+    if global_pause(session=session) is not None:
+        lift_global_pause(session=session, actor=user.actor)
+    flash(request, "Publishing resumed; due posts go out within seconds.")
+    return _back(next)

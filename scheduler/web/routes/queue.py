@@ -1,0 +1,165 @@
+"""The queue (posts by day in the newsroom's zone) and the week calendar."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from scheduler.api.deps import SessionDep, SettingsDep
+from scheduler.db.cursors import InvalidCursor
+from scheduler.models import PostStatus
+from scheduler.web import clock
+from scheduler.web.deps import UserDep, render
+from scheduler.web.queries import (
+    QueueRow,
+    channel_options,
+    day_counts,
+    queue_page,
+    status_counts,
+    waiting_posts,
+    window_rows,
+)
+
+router = APIRouter()
+
+PAGE_SIZE = 60
+CALENDAR_PER_DAY = 12
+STATUSES = [s.value for s in PostStatus]
+
+
+@dataclass
+class Day:
+    """A newsroom day with its posts."""
+
+    day: date
+    rows: list[QueueRow] = field(default_factory=list)
+    more: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.day:%A} {self.day.day} {self.day:%B %Y}"
+
+
+def _group_by_day(rows: list[QueueRow], tz: str) -> list[Day]:
+    days: dict[date, Day] = {}
+    for row in rows:
+        assert row.scheduled_at is not None  # the queries select scheduled posts only
+        d = clock.local(row.scheduled_at, tz).date()
+        days.setdefault(d, Day(d)).rows.append(row)
+    return list(days.values())
+
+
+def _channel_filter(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def _status_filter(value: str | None) -> str | None:
+    return value if value in STATUSES else None
+
+
+ChannelQ = Annotated[str | None, Query(max_length=64)]
+StatusQ = Annotated[str | None, Query(max_length=32)]
+
+
+@router.get("/", response_class=HTMLResponse)
+def queue(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: UserDep,
+    channel: ChannelQ = None,
+    status: StatusQ = None,
+    start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
+) -> HTMLResponse:
+    tz = settings.newsroom_timezone
+    channel_id, status_value = _channel_filter(channel), _status_filter(status)
+    try:
+        first_day = date.fromisoformat(start) if start else clock.today(tz) - timedelta(days=1)
+    except ValueError:
+        first_day = clock.today(tz) - timedelta(days=1)
+    since, _ = clock.day_bounds(first_day, tz)
+    try:
+        rows, next_cursor = queue_page(
+            session=session,
+            start=since,
+            channel_id=channel_id,
+            status=status_value,
+            limit=PAGE_SIZE,
+            cursor=cursor,
+        )
+    except InvalidCursor:
+        rows, next_cursor = [], None
+    return render(
+        request,
+        "queue.html",
+        session=session,
+        days=_group_by_day(rows, tz),
+        next_cursor=next_cursor,
+        cursor=cursor,
+        first_day=first_day,
+        earlier=(first_day - timedelta(days=7)).isoformat(),
+        counts=status_counts(session=session, channel_id=channel_id),
+        waiting=waiting_posts(session=session, limit=10),
+        channels=channel_options(session=session),
+        statuses=STATUSES,
+        channel=str(channel_id) if channel_id else "",
+        status=status_value or "",
+    )
+
+
+@router.get("/calendar", response_class=HTMLResponse)
+def calendar(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: UserDep,
+    week: Annotated[str | None, Query(max_length=10)] = None,
+    channel: ChannelQ = None,
+    status: StatusQ = None,
+) -> HTMLResponse:
+    tz = settings.newsroom_timezone
+    channel_id, status_value = _channel_filter(channel), _status_filter(status)
+    monday = clock.parse_week(week, tz)
+    week_days = [monday + timedelta(days=i) for i in range(7)]
+    bounds = [clock.day_bounds(d, tz) for d in week_days]
+    # A count per day and the first few posts of each: the page costs the same however busy
+    # the week is.
+    counts = day_counts(session=session, days=bounds, channel_id=channel_id, status=status_value)
+    days = []
+    for d, (lo, hi), n in zip(week_days, bounds, counts, strict=True):
+        rows = []
+        if n:
+            rows = window_rows(
+                session=session,
+                start=lo,
+                end=hi,
+                channel_id=channel_id,
+                status=status_value,
+                limit=CALENDAR_PER_DAY,
+            )
+        days.append(Day(d, rows, more=n - len(rows)))
+    return render(
+        request,
+        "calendar.html",
+        session=session,
+        days=days,
+        week=clock.iso_week(monday),
+        prev_week=clock.iso_week(monday - timedelta(days=7)),
+        next_week=clock.iso_week(monday + timedelta(days=7)),
+        this_week=clock.iso_week(clock.week_start(clock.today(tz))),
+        today=clock.today(tz),
+        total=sum(counts),
+        channels=channel_options(session=session),
+        statuses=STATUSES,
+        channel=str(channel_id) if channel_id else "",
+        status=status_value or "",
+    )
