@@ -36,6 +36,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def clip_text(text: str | None, limit: int = 2000) -> str | None:
+    """``text`` cut to ``limit`` characters, as the ``max_length=2000`` columns hold; None stays."""
+    return None if text is None else text[:limit]
+
+
 def _ts(*, nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 

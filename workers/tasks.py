@@ -18,6 +18,7 @@ from config import get_settings
 from scheduler.db.engine import make_engine
 from scheduler.delivery.attempt import deliver_attempt
 from scheduler.delivery.reconcile import reconcile_post
+from scheduler.delivery.tasks import DELIVER_TASK, FORMAT_TASK, NOOP_TASK, RECONCILE_TASK
 from scheduler.editorial.rendering import format_post
 from workers.celery_app import celery_app
 from workers.liveness import Activity, exit_for_restart, run_heartbeat
@@ -91,7 +92,7 @@ def _client() -> httpx.Client:
     return client
 
 
-@celery_app.task(name="newsrelay.format_post")
+@celery_app.task(name=FORMAT_TASK)
 def format_post_task(post_id: str) -> str | None:
     """Render one post through its channel's adapter."""
     status = format_post(
@@ -100,7 +101,7 @@ def format_post_task(post_id: str) -> str | None:
     return str(status) if status else None
 
 
-@celery_app.task(name="newsrelay.deliver")
+@celery_app.task(name=DELIVER_TASK)
 def deliver_task(attempt_id: str) -> str:
     """Deliver one attempt (the task id is the attempt id)."""
     return deliver_attempt(
@@ -112,7 +113,7 @@ def deliver_task(attempt_id: str) -> str:
     )
 
 
-@celery_app.task(name="newsrelay.reconcile")
+@celery_app.task(name=RECONCILE_TASK)
 def reconcile_task(post_id: str) -> str:
     """Settle a post whose delivery outcome is unknown."""
     return reconcile_post(
@@ -162,6 +163,6 @@ def _stop(**_: Any) -> None:
     _stop_heartbeat.set()
 
 
-@celery_app.task(name="newsrelay.noop")
+@celery_app.task(name=NOOP_TASK)
 def noop_task() -> None:
     """Does nothing: measures Celery's own overhead on the broker (bench/delivery.py)."""
