@@ -18,7 +18,8 @@ from sqlalchemy.engine import Engine
 
 from config import Settings
 from scheduler.db.engine import make_engine
-from scheduler.delivery.dispatch import Sender, dispatch_tick, reap_tick
+from scheduler.delivery.dispatch import Sender, dispatch_tick
+from scheduler.delivery.reaper import reap_tick
 from scheduler.intake.feeds import poll_due_feeds
 from scheduler.runtime.logs import get_logger
 
