@@ -4,6 +4,10 @@ refused and pruned."""
 
 from __future__ import annotations
 
+import functools
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -118,3 +122,29 @@ def test_expired_sessions_are_refused_and_pruned_at_the_next_sign_in(web: ApiHar
     keys = {r.id for r in _sessions(web)}
     assert session_key("stale") not in keys
     assert len(keys) == 2  # alice's (still valid) and bob's new one
+
+
+def _cli(*args: str, database_url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRELAY_")}
+    env |= {"NEWSRELAY_DATABASE_URL": database_url, "NEWSRELAY_DATA_DIR": str(data_dir)}
+    command = [sys.executable, "-m", "scheduler.cli.app", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
+
+
+def test_the_cli_revokes_users_and_changes_passwords(tmp_path: Path, sqlite_url: str) -> None:
+    for web in build_harness(tmp_path, sqlite_url):
+        make_user(web.engine, "alice")
+        run = functools.partial(_cli, database_url=sqlite_url, data_dir=tmp_path / "data")
+        assert sign_in(web.client, "alice").status_code == 303
+        done = run("users", "password", "alice", "--password", "another-long-one")
+        assert done.returncode == 0, done.stderr
+        assert "sessions are ended" in done.stdout and "another-long-one" not in done.stdout
+        assert not signed_in(web.client)
+        assert sign_in(web.client, "alice", "another-long-one").status_code == 303
+        assert run("users", "disable", "alice").returncode == 0
+        assert not signed_in(web.client)
+        assert sign_in(web.client, "alice", "another-long-one").status_code == 401
+        assert run("users", "enable", "alice").returncode == 0
+        assert sign_in(web.client, "alice", "another-long-one").status_code == 303
+        unknown = run("users", "disable", "carol")
+        assert unknown.returncode != 0 and "no user 'carol'" in unknown.stdout + unknown.stderr
