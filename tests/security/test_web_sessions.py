@@ -63,6 +63,14 @@ def test_sign_out_ends_the_session_for_a_copied_cookie_too(web: ApiHarness) -> N
     assert _sessions(web) == []
 
 
+def test_signing_in_again_ends_the_previous_session(web: ApiHarness) -> None:
+    assert sign_in(web.client, "alice").status_code == 303
+    first = web.client.cookies[COOKIE_NAME]
+    assert sign_in(web.client, "bob").status_code == 303
+    assert not signed_in(_browser(web, first))
+    assert len(_sessions(web)) == 1
+
+
 def test_changing_the_password_ends_every_session_of_that_user_only(web: ApiHarness) -> None:
     alice, bob = web.client, TestClient(web.client.app)
     sign_in(alice, "alice")

@@ -81,6 +81,8 @@ def login(
         return _login_form(request, status=401, error=error, form=form, refusal=refusal)
     clear_account_failures(session=session, username=name)
     data = session_data(request)
+    if data.get("sid"):  # signing in again (maybe as someone else) ends the previous session
+        close_web_session(session=session, token=str(data["sid"]))
     # A fresh session (and CSRF token) at login, so a token planted before it is worthless.
     data.clear()
     data["sid"] = open_web_session(session=session, user_id=user.id)
