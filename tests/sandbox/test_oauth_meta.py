@@ -110,12 +110,12 @@ def test_debug_token_reports_expiry_never_for_page_tokens_of_a_long_lived_user(
 
 
 def test_expired_user_token_gets_190_463_and_debug_token_says_so(
-    meta: MetaOAuthClient, http: httpx.Client
+    meta: MetaOAuthClient, http: httpx.Client, admin: SandboxClient
 ) -> None:
     short = _short(meta, http)
     page = _newsroom(meta.pages(user_token=short.access_token))
 
-    http.post("/_sandbox/oauth/advance", json={"seconds": 7201}).raise_for_status()
+    admin.advance_token_clock(7201)
 
     listed = http.get(f"{V}/me/accounts", params={"access_token": short.access_token})
     error = listed.json()["error"]

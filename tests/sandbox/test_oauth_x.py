@@ -174,14 +174,12 @@ def test_access_tokens_expire_after_the_ttl_with_the_real_401(
 
 
 def test_revoked_grant_makes_the_refresh_fail_in_xs_words(
-    x_oauth: XOAuthClient, http: httpx.Client
+    x_oauth: XOAuthClient, http: httpx.Client, admin: SandboxClient
 ) -> None:
     tokens = _connect(x_oauth, http)
     assert tokens.refresh_token is not None
 
-    revoked = http.post("/_sandbox/oauth/revoke", json={"user": "1700000000000000001"})
-
-    assert revoked.json()["revoked"] == 2
+    assert admin.revoke_grants("1700000000000000001") == 2
     with pytest.raises(AuthExpiredError, match="Value passed for the token was invalid"):
         x_oauth.refresh(refresh_token=tokens.refresh_token)
     with pytest.raises(AuthExpiredError):
