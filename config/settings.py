@@ -18,6 +18,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
 DEV_SECRET = "dev-only-secret-do-not-use-in-production"  # noqa: S105 - refused in production
 
+# The sandbox platform's registered apps.  They are the defaults outside production so that
+# connecting an account works out of the box; they are not secrets (the sandbox is local).
+SANDBOX_X_CLIENT_ID = "c2FuZGJveC1uZXdzcmVsYXk6MTpjaQ"
+SANDBOX_X_CLIENT_SECRET = "sandbox-x-client-secret-not-for-production"  # noqa: S105
+SANDBOX_META_APP_ID = "1000000000000777"
+SANDBOX_META_APP_SECRET = "5a4db0c5ec2e7c0ffee5a4db0c5ec2e7"  # noqa: S105
+
 
 class XSettings(BaseModel):
     """X API v2."""
@@ -25,6 +32,14 @@ class XSettings(BaseModel):
     base_url: str | None = Field(
         default=None, description="Default: the sandbox outside production, api.x.com in it"
     )
+    authorize_base_url: str | None = Field(
+        default=None,
+        description="Host of /i/oauth2/authorize: the sandbox outside production, x.com in it",
+    )
+    #: The OAuth 2.0 app (a confidential client: Web App or Automated App).  Outside production
+    #: they default to the sandbox's app; in production connecting fails until both are set.
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
 
 
 class MetaSettings(BaseModel):
@@ -35,6 +50,15 @@ class MetaSettings(BaseModel):
         description="Default: the sandbox outside production, graph.facebook.com in it",
     )
     api_version: str = "v26.0"
+    dialog_base_url: str | None = Field(
+        default=None,
+        description="Host of the Login dialog: the sandbox outside production, "
+        "www.facebook.com in it",
+    )
+    #: The Meta app (Facebook Login).  Outside production they default to the sandbox's app; in
+    #: production connecting fails until both are set.
+    app_id: str | None = None
+    app_secret: SecretStr | None = None
 
 
 class InstagramSettings(BaseModel):
@@ -115,6 +139,9 @@ class Settings(BaseSettings):
 
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8765
+    #: Lifetime of the access tokens the sandbox issues (X access tokens and Meta short-lived
+    #: user tokens); the real platforms use 7200 s and about an hour.
+    sandbox_token_ttl_seconds: int = Field(default=7200, ge=1, le=90 * 24 * 3600)
 
     @model_validator(mode="after")
     def _platform_base_urls(self) -> Settings:
@@ -124,6 +151,26 @@ class Settings(BaseSettings):
             self.x.base_url = "https://api.x.com" if production else self.sandbox_url
         if self.meta.base_url is None:
             self.meta.base_url = "https://graph.facebook.com" if production else self.sandbox_url
+        if self.x.authorize_base_url is None:
+            self.x.authorize_base_url = "https://x.com" if production else self.sandbox_url
+        if self.meta.dialog_base_url is None:
+            self.meta.dialog_base_url = (
+                "https://www.facebook.com" if production else self.sandbox_url
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _sandbox_apps_outside_production(self) -> Settings:
+        # Production has no default app: the OAuth clients refuse to start a connection and
+        # name the missing variables (connecting is optional, so start-up does not fail).
+        if self.environment == "production":
+            return self
+        if self.x.client_id is None and self.x.client_secret is None:
+            self.x.client_id = SANDBOX_X_CLIENT_ID
+            self.x.client_secret = SecretStr(SANDBOX_X_CLIENT_SECRET)
+        if self.meta.app_id is None and self.meta.app_secret is None:
+            self.meta.app_id = SANDBOX_META_APP_ID
+            self.meta.app_secret = SecretStr(SANDBOX_META_APP_SECRET)
         return self
 
     @model_validator(mode="after")
