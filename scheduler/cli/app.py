@@ -8,7 +8,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
 from adapters.base import PLATFORMS
@@ -90,7 +89,7 @@ def preview(
     as_json: JsonFlag = False,
 ) -> None:
     """Render an article for each platform with default settings; writes nothing to the database."""
-    from adapters import http_timeout
+    from adapters import platform_client
     from scheduler.editorial.rendering import preview_article
 
     data = read_article_file(file)
@@ -99,7 +98,7 @@ def preview(
     if bad:
         fail(f"unknown channel {', '.join(bad)}; choose from {', '.join(PLATFORMS)}")
     settings = load_settings()
-    with httpx.Client(timeout=http_timeout(settings)) as client:
+    with platform_client(settings) as client:
         payloads = preview_article(
             data.content(), settings=settings, platforms=platforms, client=client
         )
