@@ -75,6 +75,9 @@ class HttpSettings(BaseModel):
     read_timeout: float = 20.0
     write_timeout: float = 20.0
     pool_timeout: float = 5.0
+    #: The whole call (connect, request, headers and body) ends within this, however slowly a
+    #: server trickles; the timeouts above bound each socket operation only.
+    request_deadline: float = Field(default=30.0, gt=0)
 
 
 class ImageSettings(BaseModel):
@@ -82,6 +85,16 @@ class ImageSettings(BaseModel):
 
     max_bytes: int = 15 * 1024 * 1024
     fetch_timeout: float = 10.0
+    #: The whole download, every redirect hop and the body included; past it the post gets
+    #: the headline card with the reason.
+    fetch_deadline: float = Field(default=15.0, gt=0)
+    #: Downloads at once from one image server, and in all, per worker process: a slow server
+    #: cannot hold every worker thread.  A post over its share waits ``busy_retry_seconds``.
+    fetches_per_server: int = Field(default=2, ge=1)
+    fetches_at_once: int = Field(default=8, ge=1)
+    busy_retry_seconds: float = Field(default=2.0, gt=0)
+    #: A server that ran past the deadline is turned away (headline card) for this long.
+    slow_server_seconds: float = Field(default=60.0, ge=0)
     allowed_hosts: list[str] = Field(default_factory=list)
     allowed_networks: list[str] = Field(default_factory=list)
 
@@ -91,6 +104,13 @@ class ImageSettings(BaseModel):
         for item in value:
             ipaddress.ip_network(item, strict=False)
         return value
+
+
+class FeedSettings(BaseModel):
+    """Polling RSS/Atom feeds."""
+
+    #: The whole fetch of one feed (connect, headers, body, redirects).
+    fetch_deadline: float = Field(default=30.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -126,6 +146,10 @@ class Settings(BaseSettings):
     rate_limit_fallback_seconds: float = 900.0
     task_soft_time_limit: int = 60
     task_time_limit: int = 90
+    #: Every I/O a format or delivery task does ends by this: Celery's time limits above do
+    #: not apply on the threads pool.  A format task holds its post's lease this long (plus a
+    #: margin); past it the dispatcher hands the post to another task.
+    task_deadline_seconds: float = Field(default=50.0, gt=0)
     broker_polling_interval: float = 0.05
     #: A worker that started no task for this long while deliveries for its queues have waited
     #: as long exits, so its supervisor restarts it (a consumer that silently stopped).
@@ -136,6 +160,7 @@ class Settings(BaseSettings):
     instagram: InstagramSettings = Field(default_factory=InstagramSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     images: ImageSettings = Field(default_factory=ImageSettings)
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
 
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8765
