@@ -12,7 +12,10 @@ An adapter turns an article into a platform payload and delivers it:
     raises one of :mod:`adapters.errors`.  ``state``/``on_progress`` carry resumable platform
     state (the Instagram container id) that the caller persists the moment it is known.
 ``reconcile(payload, credentials, *, account_id, state, since) -> ReconcileResult``
-    Answers "was this published?" for a post whose delivery outcome is unknown.
+    Answers "was this published?" for a post whose delivery outcome is unknown.  When the
+    platform could not be asked (it failed, throttled us, refused the token or the question),
+    raises the classified :mod:`adapters.errors` error instead of answering: "the platform is
+    down" and "the platform cannot tell" call for different actions (wait, or ask a person).
 
 Adapters never touch the database.
 """
@@ -139,7 +142,13 @@ class PublishResult:
 
 @dataclass(frozen=True)
 class ReconcileResult:
-    """The answer to "was this post published?"; ``published=None`` means it cannot be proven."""
+    """The platform's answer to "was this post published?".
+
+    ``True``: found (with its id); ``False``: proven absent (the listing covers the time since
+    the attempt); ``None``: the platform answered, but its answer cannot prove presence or
+    absence (the listing does not reach back far enough, an unknown container state).  A
+    platform that failed to answer is never ``None``: ``reconcile`` raises its error.
+    """
 
     published: bool | None
     external_id: str | None = None

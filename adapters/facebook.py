@@ -19,7 +19,6 @@ from adapters.base import (
     ReconcileResult,
 )
 from adapters.errors import (
-    DeliveryError,
     PermanentError,
     RateLimitedError,
     RetryableError,
@@ -202,22 +201,20 @@ class FacebookAdapter:
         state: dict[str, Any] | None = None,
         since: datetime | None = None,
     ) -> ReconcileResult:
-        """Look for the message in the Page's ``/feed``, matched on its fingerprint (§5.2)."""
-        try:
-            match = find_in_listing(
-                self._call(credentials),
-                f"{account_id}/feed",
-                text=payload.text,
-                text_field="message",
-                time_field="created_time",
-                fields="id,message,created_time,permalink_url",
-                since=since,
-                action="list the Page's recent posts",
-            )
-        except DeliveryError as exc:
-            return ReconcileResult(
-                published=None, detail=f"Cannot tell whether Facebook has the post: {exc.message}"
-            )
+        """Look for the message in the Page's ``/feed``, matched on its fingerprint (§5.2).
+
+        A failed listing raises its classified error (the platform did not answer).
+        """
+        match = find_in_listing(
+            self._call(credentials),
+            f"{account_id}/feed",
+            text=payload.text,
+            text_field="message",
+            time_field="created_time",
+            fields="id,message,created_time,permalink_url",
+            since=since,
+            action="list the Page's recent posts",
+        )
         if match.item is not None:
             post_id = str(match.item["id"])
             url = match.item.get("permalink_url")

@@ -307,32 +307,30 @@ class InstagramAdapter:
         state: dict[str, Any] | None = None,
         since: datetime | None = None,
     ) -> ReconcileResult:
-        """Was it published?  The container status answers when we have one (§5.2)."""
-        try:
-            call = self._call(credentials)
-            container_id = str((state or {}).get("container_id") or "") or None
-            if container_id is not None:
-                return reconcile_container(
-                    call,
-                    payload,
-                    account_id=account_id,
-                    container_id=container_id,
-                    state=state or {},
-                )
-            match = find_in_listing(
+        """Was it published?  The container status answers when we have one (§5.2).
+
+        A failed status read or listing raises its classified error (Instagram did not answer).
+        """
+        call = self._call(credentials)
+        container_id = str((state or {}).get("container_id") or "") or None
+        if container_id is not None:
+            return reconcile_container(
                 call,
-                f"{account_id}/media",
-                text=payload.text,
-                text_field="caption",
-                time_field="timestamp",
-                fields="id,caption,permalink,timestamp",
-                since=since,
-                action="list the account's recent media",
+                payload,
+                account_id=account_id,
+                container_id=container_id,
+                state=state or {},
             )
-        except DeliveryError as exc:
-            return ReconcileResult(
-                published=None, detail=f"Cannot tell whether Instagram has the post: {exc.message}"
-            )
+        match = find_in_listing(
+            call,
+            f"{account_id}/media",
+            text=payload.text,
+            text_field="caption",
+            time_field="timestamp",
+            fields="id,caption,permalink,timestamp",
+            since=since,
+            action="list the account's recent media",
+        )
         if match.item is not None:
             media_id = str(match.item["id"])
             return ReconcileResult(

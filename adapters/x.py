@@ -22,7 +22,7 @@ from adapters.base import (
     PublishResult,
     ReconcileResult,
 )
-from adapters.errors import DeliveryError, UnknownOutcomeError
+from adapters.errors import UnknownOutcomeError
 from adapters.matching import expand_x_urls, same_post
 from adapters.ratelimit import parse_x_rate_limit
 from adapters.text import (
@@ -236,15 +236,11 @@ class XAdapter:
         X returns text HTML-escaped and with URLs as t.co links, so the match also tries the
         text with links expanded from ``entities.urls`` and with URLs removed
         (:mod:`adapters.matching`).  No match proves absence only when the listing reaches
-        back past ``since`` (or is the whole timeline); otherwise the answer is None.
+        back past ``since`` (or is the whole timeline); otherwise the answer is None.  A failed
+        listing raises its classified error (X did not answer).
         """
-        try:
-            token = access_token(credentials, platform="X")
-            return self._find_post(payload, token, account_id=account_id, since=since)
-        except DeliveryError as exc:
-            return ReconcileResult(
-                published=None, detail=f"Cannot tell whether X has the post: {exc.message}"
-            )
+        token = access_token(credentials, platform="X")
+        return self._find_post(payload, token, account_id=account_id, since=since)
 
     def _find_post(
         self, payload: Payload, token: str, *, account_id: str, since: datetime | None

@@ -159,10 +159,15 @@ def _lease_posts(
     now: datetime,
     batch: int,
     lease_seconds: int,
+    only: Any = None,
 ) -> list[Any]:
-    """Lease up to ``batch`` posts in ``status`` whose lease is free; returns (id, extra) rows."""
+    """Lease up to ``batch`` posts in ``status`` whose lease is free (and that match ``only``);
+    returns (id, extra) rows."""
     free = sa.or_(col(Post.lease_until).is_(None), col(Post.lease_until) < now)
-    due = sa.select(col(Post.id)).where(col(Post.status) == status, free).limit(batch)
+    due = sa.select(col(Post.id)).where(col(Post.status) == status, free)
+    if only is not None:
+        due = due.where(only)
+    due = due.limit(batch)
     due = _lock_due(due, engine)
     with session_scope(engine) as s:
         return list(
@@ -198,7 +203,14 @@ def claim_posts_to_render(
 def claim_unknown_posts(
     *, engine: Engine, now: datetime, batch: int, lease_seconds: int
 ) -> list[TaskMessage]:
-    """Posts whose outcome is unknown, to be reconciled with the platform."""
+    """Posts whose outcome is unknown, to be reconciled with the platform.
+
+    A post is taken once its lease is over: reconciliation sets the lease to the next check
+    while the platform fails (the back-off), so a failing platform is not asked every tick.  A
+    channel that needs reconnecting is not asked at all: its token was refused; its posts are
+    checked again once it is active.
+    """
+    askable = sa.select(col(Channel.id)).where(col(Channel.status) != ChannelStatus.NEEDS_REAUTH)
     rows = _lease_posts(
         engine,
         PostStatus.UNKNOWN,
@@ -206,6 +218,7 @@ def claim_unknown_posts(
         now=now,
         batch=batch,
         lease_seconds=lease_seconds,
+        only=col(Post.channel_id).in_(askable.scalar_subquery()),
     )
     return [
         TaskMessage(

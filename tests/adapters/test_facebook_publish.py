@@ -247,9 +247,17 @@ def test_fb_reconcile_endless_feed_cannot_tell() -> None:
     assert result.published is None
 
 
-def test_fb_reconcile_error_is_cannot_tell() -> None:
+def test_fb_reconcile_expired_token_is_raised_not_an_answer() -> None:
     adapter = fails_with(400, graph_error(190, 463, "Session has expired"))
-    result = adapter.reconcile(payload(), CREDENTIALS, account_id=PAGE)
-    assert result.published is None
-    assert "Session has expired" in result.detail
-    assert LEAK_MARKER not in result.detail
+    with pytest.raises(AuthExpiredError) as info:
+        adapter.reconcile(payload(), CREDENTIALS, account_id=PAGE)
+    assert "Session has expired" in info.value.message
+    assert LEAK_MARKER not in info.value.message
+
+
+def test_fb_reconcile_server_error_is_raised_with_its_status() -> None:
+    adapter = fails_with(500, graph_error(2, None, "Service temporarily unavailable"))
+    with pytest.raises(DeliveryError) as info:
+        adapter.reconcile(payload(), CREDENTIALS, account_id=PAGE)
+    assert info.value.http_status == 500
+    assert LEAK_MARKER not in info.value.message

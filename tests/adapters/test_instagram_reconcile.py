@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from adapters.errors import DeliveryError
 from tests.adapters.ig_graph import (
     CAPTION,
     CONTAINER,
@@ -79,12 +80,13 @@ def test_ig_reconcile_without_container_not_found_when_media_covers_since() -> N
     assert result.published is False
 
 
-def test_ig_reconcile_error_is_cannot_tell() -> None:
+def test_ig_reconcile_server_error_is_raised_not_an_answer() -> None:
     adapter, _slept = make_adapter(
         FakeGraph({("GET", CONTAINER): [httpx.Response(500, json=graph_error(2))]})
     )
-    result = adapter.reconcile(
-        payload(), CREDENTIALS, account_id=IG_USER, state={"container_id": CONTAINER}
-    )
-    assert result.published is None
-    assert LEAK_MARKER not in result.detail
+    with pytest.raises(DeliveryError) as info:
+        adapter.reconcile(
+            payload(), CREDENTIALS, account_id=IG_USER, state={"container_id": CONTAINER}
+        )
+    assert info.value.http_status == 500
+    assert LEAK_MARKER not in info.value.message

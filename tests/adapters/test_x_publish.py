@@ -294,19 +294,20 @@ def test_x_reconcile_follows_pagination_then_gives_up_as_cannot_tell() -> None:
     assert seen[1].url.params["pagination_token"] == "t1"
 
 
-def test_x_reconcile_error_means_cannot_tell_without_leaking_token() -> None:
+def test_x_reconcile_server_error_is_raised_not_an_answer_and_leaks_no_token() -> None:
+    # X failing is not X saying "cannot tell": the caller waits for X rather than asking a person.
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(503, json={"title": "Service Unavailable", "status": 503})
 
-    result = make_adapter(handler).reconcile(payload(), CREDENTIALS, account_id="42")
-    assert result.published is None
-    assert "Service Unavailable" in result.detail
-    assert LEAK_MARKER not in result.detail
+    with pytest.raises(RetryableError) as info:
+        make_adapter(handler).reconcile(payload(), CREDENTIALS, account_id="42")
+    assert info.value.http_status == 503
+    assert "Service Unavailable" in info.value.message
+    assert LEAK_MARKER not in info.value.message
 
 
-def test_x_reconcile_read_timeout_is_cannot_tell() -> None:
-    result = make_adapter(raiser(httpx.ReadTimeout)).reconcile(
-        payload(), CREDENTIALS, account_id="42"
-    )
-    assert result.published is None
-    assert LEAK_MARKER not in result.detail
+def test_x_reconcile_read_timeout_is_raised_as_retryable() -> None:
+    with pytest.raises(RetryableError) as info:
+        make_adapter(raiser(httpx.ReadTimeout)).reconcile(payload(), CREDENTIALS, account_id="42")
+    assert not isinstance(info.value, UnknownOutcomeError)  # a listing publishes nothing
+    assert LEAK_MARKER not in info.value.message

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import random
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from adapters.base import ReconcileResult
-from adapters.errors import DeliveryError, RetryableError
+from adapters.errors import (
+    AuthExpiredError,
+    DeliveryError,
+    PermanentError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RetryableError,
+    UnknownOutcomeError,
+)
 from config import Settings
 from scheduler.db.engine import session_scope
-from scheduler.delivery.reconcile import MAX_RECONCILE_TRIES, RECHECK_AFTER, decide_reconcile
+from scheduler.delivery.reconcile import decide_reconcile
 from scheduler.models import AttemptStatus, Post, PostStatus
 from tests.utils.delivery import claim, deliver, due_post, empty_timeline, load, reconcile
 
@@ -86,13 +95,20 @@ def test_a_post_proven_absent_with_the_budget_used_up_fails_and_says_why(
     assert attempts[-1].status == AttemptStatus.RETRY
 
 
+def timeline_without_end(request: httpx.Request) -> httpx.Response:
+    # Every page says there is more: the listing never reaches back to the attempt.
+    tweet = {"id": "7", "text": "someone else's post", "created_at": "2025-03-01T12:00:00Z"}
+    return httpx.Response(200, json={"data": [tweet], "meta": {"next_token": "more"}})
+
+
 def test_a_platform_that_cannot_tell_leaves_the_post_to_a_person(
     engine: Engine, settings: Settings, unknown_post: uuid.UUID
 ) -> None:
-    assert reconcile(engine, unknown_post, settings, x_server_error) == "needs_review"
+    assert reconcile(engine, unknown_post, settings, timeline_without_end) == "needs_review"
     post, attempts = load(engine, unknown_post)
     assert post.status == PostStatus.NEEDS_REVIEW
     assert post.last_error is not None and post.last_error.startswith("Could not prove")
+    assert "pages since the attempt" in post.last_error
     assert attempts[-1].status == AttemptStatus.UNKNOWN  # no attempt is settled by a guess
 
 
@@ -128,23 +144,40 @@ NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 ABSENT = ReconcileResult(published=False, detail="not there")
 UNSURE = ReconcileResult(published=None, detail="too many pages")
 FOUND = ReconcileResult(published=True, external_id="9", detail="found")
-ASK_FAILED = RetryableError("Could not reach X (ConnectError).")
-LAST = MAX_RECONCILE_TRIES
+# The platform failing: each passes with time, none says anything about the post.
+CONNECT = RetryableError("Could not reach X (ConnectError).")
+FIVE_XX = PermanentError("X refused the request: Internal error (HTTP 500).", http_status=500)
+NO_JSON = PermanentError("X answered with HTTP 200 but no usable JSON.", http_status=200)
+THROTTLED = RateLimitedError("Too many requests (HTTP 429).", http_status=429, reset_at=NOW)
+TIMED_OUT = UnknownOutcomeError("X did not answer (ReadTimeout).")
+# The platform refusing: the token, or the question itself.
+EXPIRED = AuthExpiredError("The X token is invalid or expired (HTTP 401).", http_status=401)
+NO_SCOPE = PermissionDeniedError("The app lacks a permission (HTTP 403).", http_status=403)
+REFUSED = PermanentError("Invalid parameter (HTTP 400).", http_status=400)
+MANY = 50  # far more checks than any budget
 
 
 @pytest.mark.parametrize(
     ("answer", "tries", "used", "outcome", "status"),
     [
         (FOUND, 1, 9, "published", PostStatus.PUBLISHED),
-        (FOUND, LAST + 1, 9, "published", PostStatus.PUBLISHED),
+        (FOUND, MANY, 9, "published", PostStatus.PUBLISHED),
         (ABSENT, 1, 1, "retry_wait", PostStatus.RETRY_WAIT),
-        (ABSENT, LAST, 1, "retry_wait", PostStatus.RETRY_WAIT),
+        # Proven absence is never a person's job, however many checks came before.
+        (ABSENT, MANY, 1, "retry_wait", PostStatus.RETRY_WAIT),
         (ABSENT, 1, 3, "failed", PostStatus.FAILED),
-        (ABSENT, LAST + 1, 1, "needs_review", PostStatus.NEEDS_REVIEW),
+        (ABSENT, MANY, 3, "failed", PostStatus.FAILED),
         (UNSURE, 1, 1, "needs_review", PostStatus.NEEDS_REVIEW),
-        (ASK_FAILED, 1, 1, "unknown", None),
-        (ASK_FAILED, LAST - 1, 1, "unknown", None),
-        (ASK_FAILED, LAST, 1, "needs_review", PostStatus.NEEDS_REVIEW),
+        (CONNECT, 1, 1, "unknown", None),
+        (CONNECT, MANY, 3, "unknown", None),
+        (FIVE_XX, 1, 1, "unknown", None),
+        (FIVE_XX, MANY, 1, "unknown", None),
+        (NO_JSON, MANY, 1, "unknown", None),
+        (THROTTLED, MANY, 1, "unknown", None),
+        (TIMED_OUT, MANY, 1, "unknown", None),
+        (EXPIRED, 1, 1, "needs_reauth", None),
+        (NO_SCOPE, MANY, 1, "needs_reauth", None),
+        (REFUSED, 1, 1, "needs_review", PostStatus.NEEDS_REVIEW),
     ],
 )
 def test_the_reconcile_decision(
@@ -158,22 +191,108 @@ def test_the_reconcile_decision(
     settings = Settings(environment="test", data_dir=tmp_path / "data", max_attempts=3)
     decision = decide_reconcile(
         answer,
+        platform="x",
         tries=tries,
         budget_used=used,
-        state={"media_ids": ["1"]},
+        state={"media_ids": ["1"], "reconcile_outages": 4},
         last_error="X answered 503.",
         settings=settings,
         now=NOW,
     )
     assert (decision.outcome, decision.post.get("status")) == (outcome, status)
-    assert decision.post["platform_state"] == {"media_ids": ["1"], "reconcile_tries": tries}
+    state = decision.post["platform_state"]
+    assert (state["media_ids"], state["reconcile_tries"]) == (["1"], tries)
+    # An answer (or a refusal) ends the outage streak; only a failing platform extends it.
+    assert state.get("reconcile_outages") == {"unknown": 5, "needs_reauth": 4}.get(outcome)
     assert (decision.confirm_attempt is not None) == (outcome == "published")
     assert decision.attempts_not_published == (outcome in ("retry_wait", "failed"))
-    if outcome == "unknown":  # asked again once the short lease is over
-        assert decision.post["lease_until"] == NOW + RECHECK_AFTER
+    assert (decision.reauth_reason is not None) == (outcome == "needs_reauth")
+    if outcome == "unknown":  # asked again once the back-off (the lease) is over
+        assert NOW < decision.post["lease_until"] <= NOW + timedelta(seconds=1 + 900)
+        assert decision.post["last_error"].startswith("X is ")
     else:
         assert decision.post["lease_until"] is None
     if outcome == "retry_wait":
         assert decision.post["next_attempt_at"] > NOW
     if outcome == "failed":
+        assert decision.post["last_error"].startswith(
+            "Gave up after 3 attempts; the platform confirmed the post is not there."
+        )
         assert decision.post["last_error"].endswith("Last error: X answered 503.")
+    if outcome == "needs_review":
+        assert "confirmed" not in decision.post["last_error"]
+
+
+def decide_after(
+    answer: DeliveryError, outages: int, settings: Settings, platform: str = "facebook"
+) -> Any:
+    return decide_reconcile(
+        answer,
+        platform=platform,
+        tries=outages + 1,
+        budget_used=1,
+        state={"reconcile_outages": outages} if outages else {},
+        last_error="",
+        settings=settings,
+        now=NOW,
+        rng=random.Random(3),
+    )
+
+
+def test_a_failing_platform_is_asked_again_after_a_growing_capped_back_off(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        backoff_base_seconds=5,
+        backoff_max_seconds=300,
+    )
+    outage = PermanentError(
+        "Facebook refused: An unknown error (code 1, HTTP 500).", http_status=500
+    )
+    waits = [
+        (decide_after(outage, n, settings).post["lease_until"] - NOW).total_seconds()
+        for n in range(12)
+    ]
+    # Equal jitter: check n waits between half and all of min(cap, base * 2**(n-1)).
+    for n, wait in enumerate(waits, start=1):
+        ceiling = min(300, 5 * 2 ** (n - 1))
+        assert ceiling / 2 <= wait <= ceiling, (n, wait)
+    assert waits[-1] >= 150 and max(waits) <= 300
+    first = decide_after(outage, 0, settings).post
+    assert first["last_error"].startswith(
+        f"Facebook is failing (HTTP 500); checking again at {first['lease_until']:%H:%M:%S} UTC "
+        "whether the post went out. It is not sent again until Facebook answers. Facebook said: "
+        "Facebook refused: An unknown error (code 1, HTTP 500)."
+    )
+
+
+def test_a_rate_limited_check_waits_for_the_platforms_reset_and_says_so(tmp_path: Path) -> None:
+    settings = Settings(environment="test", data_dir=tmp_path / "data")
+    reset = NOW + timedelta(minutes=7)
+    throttled = RateLimitedError("Limit reached (HTTP 429).", http_status=429, reset_at=reset)
+    post = decide_after(throttled, 0, settings, platform="x").post
+    assert post["lease_until"] > reset
+    assert post["last_error"].startswith("X is rate-limiting newsrelay (HTTP 429); checking again")
+
+
+def test_a_check_that_got_no_answer_names_what_happened(tmp_path: Path) -> None:
+    settings = Settings(environment="test", data_dir=tmp_path / "data")
+    try:
+        raise RetryableError("Instagram did not answer (ReadTimeout).") from httpx.ReadTimeout("t")
+    except RetryableError as exc:
+        no_answer = exc
+    post = decide_after(no_answer, 2, settings, platform="instagram").post
+    assert post["last_error"].startswith("Instagram is failing (no answer: ReadTimeout);")
+    assert post["platform_state"]["reconcile_outages"] == 3
+
+
+def test_a_refused_token_flags_the_channel_and_keeps_the_post_unknown(tmp_path: Path) -> None:
+    settings = Settings(environment="test", data_dir=tmp_path / "data")
+    decision = decide_after(EXPIRED, 0, settings, platform="x")
+    assert decision.outcome == "needs_reauth" and "status" not in decision.post
+    assert decision.reauth_reason == EXPIRED.message
+    assert decision.post["last_error"].startswith(
+        "X refused the channel's credentials while newsrelay checked whether the post went out"
+    )
