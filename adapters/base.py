@@ -167,6 +167,9 @@ class PublishResult:
     external_url: str | None
     http_status: int | None = None
     rate_limit: dict[str, Any] = field(default_factory=dict)
+    #: The platform accepted this post but said no further call will succeed before this
+    #: time (X: ``x-rate-limit-remaining: 0`` on a success); the channel pauses until then.
+    pause_until: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Admin endpoints under ``/_sandbox/`` for tests, the CLI and people poking at the sandbox.
 
 ``GET requests`` and ``GET posts`` show what the platforms received and what is live;
-``faults`` sets, lists and clears injected faults; ``reset`` forgets everything; ``images``
+``faults`` sets, lists and clears injected faults; ``clock`` moves the clock of Instagram's
+publishing window forward; ``reset`` forgets everything; ``images``
 serves generated JPEG/PNG files for Instagram and Facebook to fetch.
 """
 
@@ -35,6 +36,8 @@ def handle(state: SandboxState, request: Request) -> Response:
         return Response(200, {"posts": [p.as_dict() for p in posts]})
     if path == "/_sandbox/faults":
         return _faults(state, request)
+    if path == "/_sandbox/clock" and method == "POST":
+        return _clock(state, request)
     if path == "/_sandbox/reset" and method == "POST":
         state.reset()
         return Response(200, {"ok": True})
@@ -60,6 +63,18 @@ def _faults(state: SandboxState, request: Request) -> Response:
         state.faults.set(config)
         return Response(200, config.as_dict())
     return _error(405, "use GET, POST or DELETE")
+
+
+def _clock(state: SandboxState, request: Request) -> Response:
+    """Move the clock of Instagram's rolling publishing window: ``{"advance_seconds": N}``."""
+    body = request.json if isinstance(request.json, dict) else {}
+    seconds = body.get("advance_seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        return _error(400, 'send {"advance_seconds": N} with N a number of seconds >= 0')
+    with state.lock:
+        state.quota_clock_offset += float(seconds)
+        offset = state.quota_clock_offset
+    return Response(200, {"quota_clock_offset": offset})
 
 
 def _image(request: Request, match: re.Match[str]) -> Response:
