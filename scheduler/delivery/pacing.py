@@ -166,7 +166,8 @@ def candidates(
     """Each locked channel's first due posts, in claim order: one statement.
 
     A channel with spacing or slots lets at most one normal post go per claim, so only its
-    first normal post is read; breaking posts (and a cap-only channel's posts) up to ``batch``.
+    first two normal posts are read (the second says why the rest wait); breaking posts (and
+    a cap-only channel's posts) up to ``batch``.
     """
     if not locked:
         return {}
@@ -194,7 +195,7 @@ def candidates(
         .subquery()
     )
     limit = sa.case(
-        (sa.or_(inner.c.breaking == 1, inner.c.channel_id.not_in(single)), batch), else_=1
+        (sa.or_(inner.c.breaking == 1, inner.c.channel_id.not_in(single)), batch), else_=2
     )
     rows = session.execute(sa.select(inner).where(inner.c.rank <= limit)).all()
     found: dict[uuid.UUID, list[Any]] = defaultdict(list)
