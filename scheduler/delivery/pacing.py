@@ -245,25 +245,46 @@ def save_plans(session: Session, plans: dict[uuid.UUID, ChannelPlan], *, now: da
 
 
 def record_waits(session: Session, waits: dict[uuid.UUID, Wait], *, now: datetime) -> None:
-    """Say on each channel's due, unclaimed posts why they wait; unchanged rows are not written."""
+    """Say why each channel's due, unclaimed posts wait (two ``executemany`` statements).
+
+    The next post gets the exact reason and time; the rest of the line gets the channel's
+    queue reason once (rows already saying so are not rewritten, so the cost per claim does
+    not grow with the backlog).
+    """
     post = Post.__table__  # type: ignore[attr-defined]
-    until = sa.bindparam("b_until", type_=post.c.wait_until.type)
+    until_type = post.c.wait_until.type
     code: Any = sa.bindparam("b_code")
+    session.execute(
+        sa.update(post)
+        .where(post.c.id == sa.bindparam("b_post"))
+        .values(
+            wait_code=code,
+            wait_reason=sa.bindparam("b_reason"),
+            wait_until=sa.bindparam("b_until", type_=until_type),
+        ),
+        [
+            dict(b_post=w.post_id, b_code=w.code.value, b_reason=w.reason, b_until=w.until)
+            for w in waits.values()
+        ],
+    )
     session.execute(
         sa.update(post)
         .where(
             post.c.channel_id == sa.bindparam("b_channel"),
+            post.c.id != sa.bindparam("b_post"),
             sa.or_(
                 sa.and_(post.c.status == PostStatus.SCHEDULED, post.c.scheduled_at <= now),
                 sa.and_(post.c.status == PostStatus.RETRY_WAIT, post.c.next_attempt_at <= now),
             ),
             sa.or_(
-                post.c.wait_code.is_(None), post.c.wait_code != code, post.c.wait_until != until
+                post.c.wait_code.is_(None),
+                post.c.wait_code != code,
+                post.c.wait_until.is_not(None),
             ),
         )
-        .values(wait_code=code, wait_reason=sa.bindparam("b_reason"), wait_until=until),
+        .values(wait_code=code, wait_reason=sa.bindparam("b_reason"), wait_until=None),
         [
-            dict(b_channel=cid, b_code=w.code.value, b_reason=w.reason, b_until=w.until)
+            dict(b_channel=cid, b_post=w.post_id, b_code=w.code.value, b_reason=w.queue_reason)
             for cid, w in waits.items()
         ],
     )

@@ -20,7 +20,7 @@ order):
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -90,11 +90,17 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Wait:
-    """Why the channel's remaining due posts wait: a code, a sentence, and until when."""
+    """Why the channel's next due post (``post_id``) waits: a code, a sentence, until when.
+
+    The posts behind it get ``queue_reason`` (no time: their place in line moves with every
+    claim, and rewriting a whole backlog per claim would make the claim O(backlog)).
+    """
 
     code: WaitCode
     reason: str
     until: datetime
+    post_id: uuid.UUID | None = None
+    queue_reason: str = ""
 
 
 @dataclass
@@ -139,12 +145,16 @@ def plan_channel(
                 f"Waiting for tomorrow: this channel's cap of {policy.daily_cap} posts a day is "
                 f"reached; the next post goes out after {local_words(until, policy.tz)}.",
                 until,
+                cand.post_id,
+                f"Waiting for tomorrow: this channel's cap of {policy.daily_cap} posts a day is "
+                "reached; posts go out in order after midnight in the channel's time zone.",
             )
             break
         skips = cand.breaking and not policy.breaking_keeps_spacing
         if not skips:
             wait = _pacing_wait(policy, cand, next_free, now=now)
             if wait is not None:
+                wait = replace(wait, post_id=cand.post_id)
                 plan.wait = wait
                 break
         plan.post_ids.append(cand.post_id)
@@ -169,12 +179,17 @@ def _pacing_wait(
     if free_at <= now:
         return None
     when = local_words(free_at, policy.tz)
+    seconds = int(policy.interval.total_seconds())
     if code is WaitCode.SLOT:
         reason = f"Waiting for the channel's next free posting slot, {when}."
+        queue = "Waiting in line for a posting slot: one post per slot, in publish order."
     else:
-        seconds = int(policy.interval.total_seconds())
         reason = (
             f"Waiting for spacing: this channel posts at most once every {seconds} s; the next "
             f"post goes out at {when}, in publish order."
         )
-    return Wait(code, reason, free_at)
+        queue = (
+            f"Waiting in line for spacing: this channel posts at most once every {seconds} s, "
+            "in publish order."
+        )
+    return Wait(code, reason, free_at, queue_reason=queue)

@@ -50,6 +50,9 @@ def test_spacing_sends_one_post_per_interval_in_publish_order_and_says_why_the_r
     assert (
         "at most once every 5 s" in waiting.wait_reason and "publish order" in waiting.wait_reason
     )
+    behind = post(engine, posts[2]["x"])  # further back in line: its place, not a time
+    assert behind.wait_code == WaitCode.SPACING and behind.wait_until is None
+    assert behind.wait_reason is not None and "Waiting in line" in behind.wait_reason
     gauge = render_metrics(metrics_registry(engine)).decode()
     assert 'newsrelay_posts_held{channel="Sandbox X",reason="spacing"} 2.0' in gauge
 
