@@ -217,6 +217,8 @@ class Post(SQLModel, table=True):
         sa.UniqueConstraint("article_id", "channel_id", "kind", name="uq_post_article_channel"),
         sa.Index("ix_post_status_next", "status", "next_attempt_at"),
         sa.Index("ix_post_scheduled_at", "scheduled_at"),
+        # The dispatcher's spacing reads a paced channel's latest publish (pacing.py).
+        sa.Index("ix_post_channel_published", "channel_id", "published_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,9 @@ from scheduler.runtime.logs import get_logger
 log = get_logger(__name__)
 
 DISPATCHABLE = (PostStatus.SCHEDULED.value, PostStatus.RETRY_WAIT.value)
+#: A due post still rendering holds a paced channel's line this long at most (a render that
+#: takes longer, or is stuck, must not stop the channel).
+RENDER_GRACE = timedelta(seconds=60)
 
 
 def due_clause(now: datetime) -> Any:
@@ -152,7 +156,45 @@ def lock_paced(
     )
     if skip_locked:
         stmt = stmt.with_for_update(skip_locked=True)
-    return {row[0]: Pacing(row[1], row[2], int(row[3] or 0)) for row in session.execute(stmt)}
+    locked = {row[0]: Pacing(row[1], row[2], int(row[3] or 0)) for row in session.execute(stmt)}
+    return _with_deliveries(session, locked, now=now)
+
+
+#: How far back a published post still counts for spacing (the largest interval allowed).
+_SPACING_LOOKBACK = timedelta(hours=24)
+_IN_FLIGHT = (PostStatus.QUEUED.value, PostStatus.PUBLISHING.value)
+
+
+def _with_deliveries(
+    session: Session, locked: dict[uuid.UUID, Pacing], *, now: datetime
+) -> dict[uuid.UUID, Pacing]:
+    """Add, per locked channel, whether a post is being sent and when the last one went out.
+
+    One grouped statement over the in-flight posts and the recent publishes (index
+    ``ix_post_channel_published``), so spacing is measured from the platform's side.
+    """
+    if not locked:
+        return locked
+    in_flight = col(Post.status).in_(_IN_FLIGHT)
+    rows = session.execute(
+        sa.select(
+            col(Post.channel_id),
+            sa.func.max(sa.case((in_flight, 1), else_=0)),
+            sa.func.max(col(Post.published_at)),
+        )
+        .where(
+            col(Post.channel_id).in_(list(locked)),
+            sa.or_(in_flight, col(Post.published_at) >= now - _SPACING_LOOKBACK),
+        )
+        .group_by(col(Post.channel_id))
+    ).all()
+    for channel_id, busy, last in rows:
+        locked[channel_id] = replace(
+            locked[channel_id],
+            in_flight=bool(busy),
+            last_sent_at=_aware(last) if last is not None else None,
+        )
+    return locked
 
 
 def candidates(
@@ -164,6 +206,9 @@ def candidates(
     batch: int,
 ) -> dict[uuid.UUID, list[Candidate]]:
     """Each locked channel's first due posts, in claim order: one statement.
+
+    Due posts still rendering (for less than ``RENDER_GRACE``) are read too, not ready, so
+    that they keep their place in publish order.
 
     A channel with spacing or slots lets at most one normal post go per claim, so only its
     first two normal posts are read (the second says why the rest wait); breaking posts (and
@@ -186,12 +231,23 @@ def candidates(
             breaking,
             due_at.label("due"),
             col(Post.attempt_count).label("attempts"),
+            (col(Post.status) != PostStatus.RENDERING).label("ready"),
             col(Article.published_at).label("published"),
             col(Post.created_at).label("created"),
             rank,
         )
         .join(Article, col(Article.id) == col(Post.article_id))
-        .where(col(Post.channel_id).in_(locked), due_clause(now))
+        .where(
+            col(Post.channel_id).in_(locked),
+            sa.or_(
+                due_clause(now),
+                sa.and_(
+                    col(Post.status) == PostStatus.RENDERING,
+                    col(Post.scheduled_at) <= now,
+                    col(Post.created_at) >= now - RENDER_GRACE,
+                ),
+            ),
+        )
         .subquery()
     )
     limit = sa.case(
@@ -205,7 +261,7 @@ def candidates(
     for channel_id, channel_rows in found.items():
         channel_rows.sort(key=lambda r: (-r.breaking, r.due, r.published or r.due, r.created))
         result[channel_id] = [
-            Candidate(r.post_id, bool(r.breaking), _aware(r.due), r.attempts == 0)
+            Candidate(r.post_id, bool(r.breaking), _aware(r.due), r.attempts == 0, bool(r.ready))
             for r in channel_rows
         ]
     return result

@@ -9,6 +9,8 @@ order):
 
 * **daily cap** (``daily_cap``): posts first claimed on the channel's local calendar day; a
   retry of a post already counted does not count again.  Breaking posts count and obey it.
+* **publish order**: a normal post still rendering (due, and rendered within seconds) holds
+  the normal posts behind it, so a burst of articles goes out in the order it was published.
 * **breaking lane**: a breaking post skips spacing and slots unless ``breaking_keeps_spacing``;
   it still pushes the next normal post ``min_interval_seconds`` back.
 * **spacing** (``min_interval_seconds``) and **slots**: a normal post goes when the channel is
@@ -71,11 +73,19 @@ def channel_policy(
 
 @dataclass(frozen=True)
 class Pacing:
-    """A paced channel's stored state (columns on the channel row)."""
+    """A paced channel's stored state (columns on the channel row) and what is in flight.
+
+    ``in_flight``/``last_sent_at`` make spacing hold on the platform's side too: the next
+    normal post is claimed only when no post of the channel is being sent and the last one was
+    recorded published ``interval`` ago (the platform received it before that record), so a
+    slow delivery cannot bring two posts closer together than the interval.
+    """
 
     next_free_at: datetime | None = None
     cap_day: str | None = None
     cap_count: int = 0
+    in_flight: bool = False
+    last_sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,9 @@ class Candidate:
     breaking: bool
     due: datetime
     first_attempt: bool
+    #: False while the post is still being rendered: a normal one holds the line (publish
+    #: order), a breaking one is passed over until it is ready.
+    ready: bool = True
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,10 @@ def plan_channel(
     for cand in candidates:
         if len(plan.post_ids) >= room:
             break
+        if not cand.ready:
+            if cand.breaking:
+                continue
+            break  # an earlier article's post is still rendering: keep publish order
         if policy.daily_cap is not None and cand.first_attempt and count >= policy.daily_cap:
             until = _next_midnight(today, policy.tz)
             plan.wait = Wait(
@@ -151,7 +168,24 @@ def plan_channel(
             )
             break
         skips = cand.breaking and not policy.breaking_keeps_spacing
+        if not skips and policy.interval and (pacing.in_flight or plan.post_ids):
+            # The previous post is still on its way: the interval counts from its arrival.
+            seconds = int(policy.interval.total_seconds())
+            until = next_free or now + policy.interval  # at the earliest
+            plan.wait = Wait(
+                WaitCode.SPACING,
+                f"Waiting for spacing: the channel's previous post is still being sent; this "
+                f"one follows at least {seconds} s after it, in publish order.",
+                until,
+                cand.post_id,
+                f"Waiting in line for spacing: this channel posts at most once every {seconds} "
+                "s, in publish order.",
+            )
+            break
         if not skips:
+            if pacing.last_sent_at is not None and policy.interval:
+                sent_free = pacing.last_sent_at + policy.interval
+                next_free = sent_free if next_free is None else max(next_free, sent_free)
             wait = _pacing_wait(policy, cand, next_free, now=now)
             if wait is not None:
                 wait = replace(wait, post_id=cand.post_id)
@@ -164,6 +198,7 @@ def plan_channel(
             free = max(free, next_slot(now, policy.slots, policy.tz))  # this slot is used
         next_free = free if next_free is None else max(next_free, free)
     plan.pacing = Pacing(next_free_at=next_free, cap_day=today.isoformat(), cap_count=count)
+    plan.pacing = replace(plan.pacing, in_flight=pacing.in_flight, last_sent_at=pacing.last_sent_at)
     return plan
 
 

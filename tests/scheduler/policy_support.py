@@ -90,3 +90,13 @@ def queued(engine: Engine, platform: str) -> list[uuid.UUID]:
 
 def ago(now: datetime, **delta: float) -> datetime:
     return now - timedelta(**delta)
+
+
+def sent(engine: Engine, post_id: uuid.UUID, at: datetime) -> None:
+    """Record a claimed post as published at ``at``, as the worker's outcome would."""
+    with session_scope(engine) as s:
+        s.execute(
+            sa.update(Post)
+            .where(col(Post.id) == post_id)
+            .values(status=PostStatus.PUBLISHED, published_at=at, lease_until=None)
+        )

@@ -13,7 +13,7 @@ from config import Settings
 from scheduler.db.engine import session_scope
 from scheduler.delivery.dispatch import claim_due_posts
 from scheduler.editorial.actions import post_now
-from scheduler.models import DeliveryAttempt, PostStatus, WaitCode, utcnow
+from scheduler.models import Channel, DeliveryAttempt, Post, PostStatus, WaitCode, utcnow
 from scheduler.ops.metrics import metrics_registry, render_metrics
 from tests.scheduler.policy_support import (
     ago,
@@ -22,6 +22,7 @@ from tests.scheduler.policy_support import (
     post,
     queued,
     sandbox_channels,
+    sent,
 )
 from tests.utils.delivery import deliver
 
@@ -42,10 +43,13 @@ def test_spacing_sends_one_post_per_interval_in_publish_order_and_says_why_the_r
     ]
     assert claim(engine, now) == 1 + 6  # Instagram and Facebook have no spacing: all go
     assert queued(engine, "x") == [posts[0]["x"]]
-    assert claim(engine, now + timedelta(seconds=4.9)) == 0
+    # In flight: nothing follows until it is sent, and then only 5 s after it was sent.
+    assert claim(engine, now + timedelta(seconds=5)) == 0
+    sent(engine, posts[0]["x"], now + timedelta(seconds=1))
+    assert claim(engine, now + timedelta(seconds=5.5)) == 0
     waiting = post(engine, posts[1]["x"])
     assert waiting.wait_code == WaitCode.SPACING
-    assert waiting.wait_until == now + timedelta(seconds=5)
+    assert waiting.wait_until == now + timedelta(seconds=6)
     assert waiting.wait_reason is not None
     assert (
         "at most once every 5 s" in waiting.wait_reason and "publish order" in waiting.wait_reason
@@ -56,10 +60,10 @@ def test_spacing_sends_one_post_per_interval_in_publish_order_and_says_why_the_r
     gauge = render_metrics(metrics_registry(engine)).decode()
     assert 'newsrelay_posts_held{channel="Sandbox X",reason="spacing"} 2.0' in gauge
 
-    assert claim(engine, now + timedelta(seconds=5)) == 1
+    assert claim(engine, now + timedelta(seconds=6)) == 1
     assert queued(engine, "x")[-1] == posts[1]["x"]
     assert post(engine, posts[1]["x"]).wait_code is None  # cleared by the claim
-    assert channel(engine, ids["x"]).next_free_at == now + timedelta(seconds=10)
+    assert channel(engine, ids["x"]).next_free_at == now + timedelta(seconds=11)
 
 
 def test_a_breaking_post_goes_next_past_spacing_unless_the_channel_keeps_spacing(
@@ -73,7 +77,8 @@ def test_a_breaking_post_goes_next_past_spacing_unless_the_channel_keeps_spacing
     ]
     assert claim(engine, now) >= 1 and queued(engine, "x") == [normal[0]["x"]]
     breaking = due_article(engine, "b", published=now, due=now, priority="breaking")
-    assert claim(engine, now + timedelta(seconds=1)) == 3  # breaking on all three channels
+    # Breaking on all three channels, even while the normal X post is still in flight.
+    assert claim(engine, now + timedelta(seconds=1)) == 3
     assert queued(engine, "x")[-1] == breaking["x"]
     assert post(engine, normal[1]["x"]).status == PostStatus.SCHEDULED
     # The breaking post also pushed the next normal post a full interval back.
@@ -82,6 +87,8 @@ def test_a_breaking_post_goes_next_past_spacing_unless_the_channel_keeps_spacing
     sandbox_channels(
         engine, settings, x={"min_interval_seconds": 60, "breaking_keeps_spacing": True}
     )
+    sent(engine, normal[0]["x"], now + timedelta(seconds=1))
+    sent(engine, breaking["x"], now + timedelta(seconds=1))
     kept = due_article(engine, "b2", published=now, due=now, priority="breaking")
     claim(engine, now + timedelta(seconds=2))
     assert post(engine, kept["x"]).status == PostStatus.SCHEDULED
@@ -119,10 +126,6 @@ def test_slots_hold_a_normal_post_for_the_next_free_slot_one_post_per_slot(
     slots = {"mon-fri": ["12:30", "18:00"]}
     sandbox_channels(engine, settings, x={"slots": slots, "stale_after_minutes": 10_000})
     with session_scope(engine) as s:
-        from sqlmodel import select
-
-        from scheduler.models import Channel
-
         x = s.exec(select(Channel).where(Channel.platform == "x")).one()
         x.timezone = "Europe/London"
         s.add(x)
@@ -205,3 +208,27 @@ def test_x_zero_remaining_on_a_success_pauses_the_channel_until_the_reset(
     assert post(engine, second["x"]).status == PostStatus.SCHEDULED  # paused, before any 429
     claim(engine, datetime.fromtimestamp(reset, tz=UTC) + timedelta(seconds=1))
     assert post(engine, second["x"]).status == PostStatus.QUEUED
+
+
+def test_a_spaced_channel_keeps_publish_order_while_an_earlier_post_is_still_rendering(
+    engine: Engine, settings: Settings
+) -> None:
+    sandbox_channels(engine, settings, x={"min_interval_seconds": 5})
+    now = utcnow()
+    earlier = due_article(engine, "r0", published=ago(now, minutes=2), due=ago(now, seconds=2))
+    later = due_article(engine, "r1", published=ago(now, minutes=1), due=ago(now, seconds=1))
+    with session_scope(engine) as s:
+        row = s.get(Post, earlier["x"])
+        assert row is not None
+        row.status = PostStatus.RENDERING
+        s.add(row)
+    claim(engine, now)
+    assert queued(engine, "x") == []  # the later article does not overtake the earlier one
+    with session_scope(engine) as s:
+        row = s.get(Post, earlier["x"])
+        assert row is not None
+        row.status = PostStatus.SCHEDULED
+        s.add(row)
+    claim(engine, now + timedelta(seconds=1))
+    assert queued(engine, "x") == [earlier["x"]]
+    assert post(engine, later["x"]).status == PostStatus.SCHEDULED

@@ -36,10 +36,14 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("wait_until", scheduler.models.UTCDateTime(timezone=True), nullable=True)
         )
+        batch_op.create_index(
+            "ix_post_channel_published", ["channel_id", "published_at"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("post", schema=None) as batch_op:
+        batch_op.drop_index("ix_post_channel_published")
         batch_op.drop_column("wait_until")
         batch_op.drop_column("wait_reason")
         batch_op.drop_column("wait_code")
