@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from adapters.images import MediaStore, headline_card
+from bench.claim_policy import claim_time_with_policies
 from bench.common import (
     Processes,
     bench_env,
@@ -36,7 +37,7 @@ from bench.common import (
 )
 from config import Settings
 from scheduler.db.engine import make_engine, session_scope
-from scheduler.delivery.dispatch import TaskMessage, claim_due_posts
+from scheduler.delivery.dispatch import TaskMessage
 from scheduler.delivery.tasks import NOOP_TASK
 from scheduler.models import Article, Channel, DeliveryAttempt, Post, PostStatus, utcnow
 from scheduler.ops.state import WORKER_HEARTBEAT_PREFIX
@@ -305,48 +306,11 @@ def main() -> None:
             # 4. The dispatcher's claim with every channel policy on (no worker involved).
             scheduler.terminate()
             scheduler.wait(timeout=30)
-            print(claim_time_with_policies(engine, settings, args.posts))
+            print(claim_time_with_policies(engine, settings, args.posts, create_posts))
         finally:
             procs.stop_all()
             engine.dispose()
     r.flushdb()
-
-
-def claim_time_with_policies(engine: Any, settings: Settings, n: int) -> str:
-    """Time claim_due_posts with spacing, a daily cap, slots and staleness on every channel,
-    over a backlog of ``n`` due posts that mostly wait (the claim's statements stay bounded)."""
-    policy = {
-        "min_interval_seconds": 5,
-        "daily_cap": 10_000,
-        "slots": {"mon-sun": [f"{h:02d}:{m:02d}" for h in range(24) for m in (0, 30)]},
-        "stale_after_minutes": 10_000,  # checked on every claim; none expire here
-    }
-    with session_scope(engine) as s:
-        s.execute(sa.update(Channel).values(settings=policy, next_free_at=None))
-    ids = create_posts(engine, settings, n, "policy", ["x", "instagram", "facebook"])
-    with session_scope(engine) as s:
-        s.execute(
-            sa.update(Post)
-            .where(col(Post.id).in_(ids))
-            .values(scheduled_at=utcnow() - timedelta(hours=1))
-        )
-    timings, claimed = [], 0
-    for _ in range(20):
-        t0 = time.perf_counter()
-        claimed += len(
-            claim_due_posts(
-                engine=engine,
-                now=utcnow() + timedelta(minutes=30 * len(timings)),  # the next slot
-                batch=settings.dispatch_batch,
-                lease_seconds=60,
-            )
-        )
-        timings.append(time.perf_counter() - t0)
-    return (
-        f"dispatcher claim with policies on (spacing, cap, slots, staleness; {n} due posts "
-        f"waiting on 3 channels): p50 {percentile(timings, 50) * 1000:.1f} ms, "
-        f"max {max(timings) * 1000:.1f} ms per claim; {claimed} claimed in 20 claims"
-    )
 
 
 def _wait_settled(engine: Any, tag: str) -> None:
