@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from adapters.slot_spec import parse_slot_spec
 
 Platform = Literal["x", "instagram", "facebook"]
 PLATFORMS: tuple[Platform, ...] = ("x", "instagram", "facebook")
@@ -52,6 +54,7 @@ class ArticleContent:
     language: str = "en"
     published_at: datetime | None = None
     revision: int = 1
+    priority: Literal["normal", "breaking"] = "normal"
 
 
 class ChannelSettings(BaseModel):
@@ -59,8 +62,8 @@ class ChannelSettings(BaseModel):
 
     template: str | None = Field(
         default=None,
-        description="Python format string; fields: title, summary, link, hashtags, section, "
-        "author, link_in_bio. Default depends on the platform.",
+        description="Python format string; fields: prefix, title, summary, link, hashtags, "
+        "section, author, link_in_bio. Default depends on the platform.",
     )
     hashtags: list[str] = Field(default_factory=list, description="Always-added hashtags")
     tags_as_hashtags: bool = True
@@ -71,6 +74,35 @@ class ChannelSettings(BaseModel):
     requires_approval: bool = False
     image_fit: Literal["pad", "crop"] = "pad"
     brand_color: str = "#0b3d91"
+    # --- channel policy, enforced by the dispatcher when it claims due posts ---
+    min_interval_seconds: int = Field(
+        default=0, ge=0, le=24 * 3600, description="Least time between two posts; 0 for none"
+    )
+    daily_cap: int | None = Field(
+        default=None, ge=1, le=10_000, description="Posts per calendar day in the channel's zone"
+    )
+    slots: dict[str, list[str]] | None = Field(
+        default=None,
+        description='Fixed local posting times, e.g. {"mon-fri": ["08:00", "12:30"], '
+        '"sat-sun": ["10:00"]}; a normal post takes the next free slot (one per slot)',
+    )
+    stale_after_minutes: int = Field(
+        default=360,
+        ge=1,
+        le=30 * 24 * 60,
+        description="A post still unsent this long after it was due (and its article "
+        "published) expires instead of publishing old news",
+    )
+    breaking_keeps_spacing: bool = False
+    breaking_skips_approval: bool = False
+    breaking_prefix: str = Field(default="BREAKING:", max_length=40)
+
+    @field_validator("slots")
+    @classmethod
+    def _valid_slots(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        if value is not None:
+            parse_slot_spec(value)  # raises ValueError with a sentence naming the bad key/time
+        return value
 
 
 @dataclass(frozen=True)
@@ -138,6 +170,9 @@ class PublishResult:
     external_url: str | None
     http_status: int | None = None
     rate_limit: dict[str, Any] = field(default_factory=dict)
+    #: The platform accepted this post but said no further call will succeed before this
+    #: time (X: ``x-rate-limit-remaining: 0`` on a success); the channel pauses until then.
+    pause_until: datetime | None = None
 
 
 @dataclass(frozen=True)

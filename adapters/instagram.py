@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import unicodedata
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -35,6 +35,7 @@ from adapters.instagram_container import (
     str_or_none,
     wait_for_container,
 )
+from adapters.instagram_quota import ensure_publishing_quota
 from adapters.text import (
     HASHTAG_MARK,
     MENTION_MARK,
@@ -261,6 +262,9 @@ class InstagramAdapter:
                 state=state,
                 progress=progress,
             )
+        # Held, never sent to fail, when the rolling 24-hour publishing limit is used up (the
+        # container waits in the post's state; one that expires meanwhile is made anew).
+        ensure_publishing_quota(call, account_id=account_id, now=datetime.now(UTC))
         try:
             body, status = call.request(
                 "POST",

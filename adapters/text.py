@@ -19,7 +19,16 @@ from twitter_text import extract_urls_with_indices
 from adapters.base import ArticleContent, ChannelSettings
 
 ELLIPSIS = "\u2026"
-TEMPLATE_FIELDS = ("title", "summary", "link", "hashtags", "section", "author", "link_in_bio")
+TEMPLATE_FIELDS = (
+    "prefix",
+    "title",
+    "summary",
+    "link",
+    "hashtags",
+    "section",
+    "author",
+    "link_in_bio",
+)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # C0/C1 controls (except tab and newline) and the three characters twitter-text calls invalid
@@ -182,7 +191,10 @@ def resolve_template(custom: str | None, default: str) -> tuple[str, list[str]]:
 
 def article_fields(article: ArticleContent, settings: ChannelSettings) -> dict[str, str]:
     """Cleaned template values taken from the article; ``link`` and ``hashtags`` left empty."""
+    breaking = article.priority == "breaking"
     return {
+        # "BREAKING:" (the channel's breaking_prefix) on a breaking article, else empty.
+        "prefix": one_line(settings.breaking_prefix) if breaking else "",
         "title": one_line(article.title),
         "summary": tidy_layout(clean_text(article.summary)),
         "link": "",

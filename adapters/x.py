@@ -24,7 +24,7 @@ from adapters.base import (
 )
 from adapters.errors import UnknownOutcomeError
 from adapters.matching import expand_x_urls, same_post
-from adapters.ratelimit import parse_x_rate_limit
+from adapters.ratelimit import parse_x_rate_limit, x_exhausted, x_reset_at
 from adapters.text import (
     article_fields,
     build_hashtags,
@@ -206,6 +206,9 @@ class XAdapter:
                 external_url=x_post_url(post_id),
                 http_status=response.status_code,
                 rate_limit=rate_limit,
+                # §1.5: a window at zero on a success means the next post would get a 429;
+                # pause the channel until the reset instead of spending a call to learn it.
+                pause_until=x_reset_at(rate_limit) if x_exhausted(rate_limit) else None,
             )
         error = classify_x_response(response, action="the post", secrets=(token,))
         if error.subcode == "media-id-expired":

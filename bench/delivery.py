@@ -4,7 +4,8 @@ Prints, in one run:
   * Celery's own no-op task rate on the same broker and worker pool;
   * newsrelay's end-to-end deliveries/s against the sandbox with 100 ms platform latency;
   * dispatch lateness (attempt start minus scheduled_at), p50 and p99, for 1,000 posts due at
-    the same moment and for a steady 50 posts/s.
+    the same moment and for a steady 50 posts/s (no channel policy: spacing off);
+  * the dispatcher's claim time with every channel policy on, over a waiting backlog.
 
     .venv/bin/python bench/delivery.py [--posts 1000] [--concurrency 64]
 """
@@ -25,6 +26,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from adapters.images import MediaStore, headline_card
+from bench.claim_policy import claim_time_with_policies
 from bench.common import (
     Processes,
     bench_env,
@@ -300,6 +302,11 @@ def main() -> None:
                 f"p50 {percentile(lateness, 50):.3f} s, p99 {percentile(lateness, 99):.3f} s, "
                 f"max {max(lateness):.3f} s; {published} published"
             )
+
+            # 4. The dispatcher's claim with every channel policy on (no worker involved).
+            scheduler.terminate()
+            scheduler.wait(timeout=30)
+            print(claim_time_with_policies(engine, settings, args.posts, create_posts))
         finally:
             procs.stop_all()
             engine.dispose()

@@ -107,11 +107,27 @@ class PostStatus(StrEnum):
     UNKNOWN = "unknown"
     NEEDS_REVIEW = "needs_review"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # not sent while still news (the channel's stale_after_minutes)
+
+
+class WaitCode(StrEnum):
+    """Why a due post waits, as recorded by the dispatcher on ``Post.wait_code``."""
+
+    SPACING = "spacing"
+    SLOT = "slot"
+    DAILY_CAP = "daily_cap"
+    QUOTA = "quota"
 
 
 #: Posts that will not change again without a person.
 FINAL_POST_STATUSES = frozenset(
-    {PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.CANCELLED, PostStatus.NEEDS_REVIEW}
+    {
+        PostStatus.PUBLISHED,
+        PostStatus.FAILED,
+        PostStatus.CANCELLED,
+        PostStatus.NEEDS_REVIEW,
+        PostStatus.EXPIRED,
+    }
 )
 #: Posts whose text may still be (re-)rendered from the article.
 RERENDERABLE_POST_STATUSES = frozenset(
@@ -187,6 +203,11 @@ class Channel(SQLModel, table=True):
     rate_limit: dict[str, Any] = _json(dict)
     rate_limited_until: datetime | None = _ts()
     token_expires_at: datetime | None = _ts()
+    # Pacing state, written by the dispatcher under the channel's row lock: the earliest time
+    # the next normal post may be claimed (spacing, slots) and the daily cap's counter.
+    next_free_at: datetime | None = _ts()
+    cap_day: str | None = Field(default=None, max_length=10)
+    cap_count: int = 0
     created_at: datetime = _created()
 
 
@@ -196,6 +217,8 @@ class Post(SQLModel, table=True):
         sa.UniqueConstraint("article_id", "channel_id", "kind", name="uq_post_article_channel"),
         sa.Index("ix_post_status_next", "status", "next_attempt_at"),
         sa.Index("ix_post_scheduled_at", "scheduled_at"),
+        # The dispatcher's spacing reads a paced channel's latest publish (pacing.py).
+        sa.Index("ix_post_channel_published", "channel_id", "published_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -227,6 +250,10 @@ class Post(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=2000)
     attempt_count: int = 0
     published_at: datetime | None = _ts()
+    # Why a due post waits (a WaitCode, a sentence, and until when); cleared when claimed.
+    wait_code: str | None = Field(default=None, max_length=20)
+    wait_reason: str | None = Field(default=None, max_length=2000)
+    wait_until: datetime | None = _ts()
     created_at: datetime = _created()
     updated_at: datetime = _created()
 

@@ -1,7 +1,8 @@
 """Admin endpoints under ``/_sandbox/`` for tests, the CLI and people poking at the sandbox.
 
 ``GET requests`` and ``GET posts`` show what the platforms received and what is live;
-``faults`` sets, lists and clears injected faults; ``reset`` forgets everything; ``images``
+``faults`` sets, lists and clears injected faults; ``clock`` moves the clock of Instagram's
+publishing window forward; ``reset`` forgets everything; ``images``
 serves generated JPEG/PNG files for Instagram and Facebook to fetch.  Under ``oauth/``:
 ``revoke`` kills every token granted to a user or Page (the person de-authorised the app, so the
 next refresh or call fails in the platform's words), ``advance`` moves the token clock forward,
@@ -40,6 +41,8 @@ def handle(state: SandboxState, request: Request) -> Response:
         return _faults(state, request)
     if path.startswith("/_sandbox/oauth/") and method == "POST":
         return _oauth(state, path.removeprefix("/_sandbox/oauth/"), request)
+    if path == "/_sandbox/clock" and method == "POST":
+        return _clock(state, request)
     if path == "/_sandbox/reset" and method == "POST":
         state.reset()
         return Response(200, {"ok": True})
@@ -90,6 +93,18 @@ def _oauth(state: SandboxState, action: str, request: Request) -> Response:
             grants.meta_login = user
         return Response(200, {"platform": platform, "user": user})
     return _error(404, f"no admin endpoint POST /_sandbox/oauth/{action}")
+
+
+def _clock(state: SandboxState, request: Request) -> Response:
+    """Move the clock of Instagram's rolling publishing window: ``{"advance_seconds": N}``."""
+    body = request.json if isinstance(request.json, dict) else {}
+    seconds = body.get("advance_seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        return _error(400, 'send {"advance_seconds": N} with N a number of seconds >= 0')
+    with state.lock:
+        state.quota_clock_offset += float(seconds)
+        offset = state.quota_clock_offset
+    return Response(200, {"quota_clock_offset": offset})
 
 
 def _image(request: Request, match: re.Match[str]) -> Response:

@@ -163,7 +163,8 @@ def publish(call: Call) -> Response:
             return bodies.ig_container_failed()
         if code == "IN_PROGRESS":
             return bodies.ig_not_ready()
-        if quota_usage(call, since=now - QUOTA_DURATION) >= quota_total(call):
+        window_start = now + state.quota_clock_offset - QUOTA_DURATION
+        if quota_usage(call, since=window_start) >= quota_total(call):
             return bodies.ig_quota_reached()
         media_id = state.new_meta_id()
         container.media_id = media_id
@@ -202,7 +203,7 @@ def quota_usage(call: Call, *, since: float) -> int:
 
 def publishing_limit(call: Call) -> Response:
     """``GET /{ig-user-id}/content_publishing_limit``."""
-    now = time.time()
+    now = time.time() + call.state.quota_clock_offset
     since_param = call.request.param("since")
     since = now - QUOTA_DURATION
     if since_param and since_param.isdigit():

@@ -206,6 +206,9 @@ class SandboxState:
             self.containers: dict[str, Container] = {}
             self.x_calls: dict[tuple[str, int], int] = {}
             self.meta_calls: dict[tuple[str, int], int] = {}
+            # Seconds added to the clock of Instagram's rolling publishing window only, so a
+            # test frees the 24-hour quota without waiting (POST /_sandbox/clock).
+            self.quota_clock_offset = 0.0
             self.faults.clear()
             self.grants.clear()
 

@@ -9,7 +9,9 @@ The post table is the outbox and the dispatcher the relay (reference/ENGINEERING
   attempt id) is sent only after the commit; a crash in between leaves a ``queued`` post whose
   lease expires, and the reaper re-sends the same attempt id (the worker's fence makes any
   duplicate message a no-op);
-* no Celery ETA or countdown anywhere: due times live in ``scheduled_at``/``next_attempt_at``.
+* no Celery ETA or countdown anywhere: due times live in ``scheduled_at``/``next_attempt_at``;
+* channel policy (spacing, slots, daily cap, breaking lane, staleness) is decided by
+  :mod:`.policy` and read and written by :mod:`.pacing`, in the claim's transaction.
 """
 
 from __future__ import annotations
@@ -22,11 +24,23 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from scheduler.db.engine import is_sqlite, session_scope
+from scheduler.delivery.pacing import (
+    DISPATCHABLE,
+    candidates,
+    claim_order,
+    due_clause,
+    expire_stale,
+    load_policies,
+    lock_paced,
+    save_plans,
+)
+from scheduler.delivery.policy import ChannelPlan, plan_channel
 from scheduler.delivery.tasks import DELIVER_TASK, FORMAT_TASK, RECONCILE_TASK
 from scheduler.models import (
+    Article,
     AttemptStatus,
     Channel,
     ChannelStatus,
@@ -82,36 +96,71 @@ def _lock_due(stmt: sa.Select, engine: Engine) -> sa.Select:  # type: ignore[typ
 def claim_due_posts(
     *, engine: Engine, now: datetime, batch: int, lease_seconds: int
 ) -> list[TaskMessage]:
-    """Claim up to ``batch`` due posts, create their attempts, commit; return the messages."""
-    dispatchable = [PostStatus.SCHEDULED, PostStatus.RETRY_WAIT]
-    due = (
-        sa.select(col(Post.id))
-        .join(Channel, col(Channel.id) == col(Post.channel_id))
-        .where(
-            sa.or_(
-                sa.and_(col(Post.status) == PostStatus.SCHEDULED, col(Post.scheduled_at) <= now),
-                sa.and_(
-                    col(Post.status) == PostStatus.RETRY_WAIT, col(Post.next_attempt_at) <= now
-                ),
-            ),
-            col(Channel.status) == ChannelStatus.ACTIVE,
-            sa.or_(
-                col(Channel.rate_limited_until).is_(None), col(Channel.rate_limited_until) <= now
-            ),
-        )
-        .order_by(sa.func.coalesce(col(Post.next_attempt_at), col(Post.scheduled_at)))
-        .limit(batch)
-    )
-    due = _lock_due(due, engine)
-    messages: list[TaskMessage] = []
+    """Claim up to ``batch`` due posts under channel policy, create their attempts, commit.
+
+    In one transaction: expire stale posts; claim on the paced channels (spacing, slots, daily
+    cap) what :func:`.policy.plan_channel` allows under their row locks; claim the other
+    channels' due posts, breaking first; record why the paced channels' other posts wait.
+    """
     with session_scope(engine) as s:
-        rows = s.execute(
+        policies = load_policies(s)
+        expire_stale(s, policies, now=now)
+        paced = [cid for cid, p in policies.items() if p.paced]
+        pacing = lock_paced(s, paced, now=now, skip_locked=not is_sqlite(engine))
+        found = candidates(s, policies, list(pacing), now=now, batch=batch)
+        plans: dict[uuid.UUID, ChannelPlan] = {}
+        for channel_id, state in pacing.items():
+            room = batch - sum(len(p.post_ids) for p in plans.values())
+            plan = plan_channel(
+                policies[channel_id], state, found.get(channel_id, []), now=now, room=room
+            )
+            if plan.post_ids or plan.wait is not None:
+                plans[channel_id] = plan
+        chosen = [pid for plan in plans.values() for pid in plan.post_ids]
+        rows = (
+            _claim(s, col(Post.id).in_(chosen), now=now, lease_seconds=lease_seconds)
+            if chosen
+            else []
+        )
+        due = (
+            sa.select(col(Post.id))
+            .join(Channel, col(Channel.id) == col(Post.channel_id))
+            .join(Article, col(Article.id) == col(Post.article_id))
+            .where(
+                due_clause(now),
+                col(Channel.status) == ChannelStatus.ACTIVE,
+                sa.or_(
+                    col(Channel.rate_limited_until).is_(None),
+                    col(Channel.rate_limited_until) <= now,
+                ),
+                # Paced channels are claimed above, under their row lock, or not at all.
+                col(Post.channel_id).not_in(paced),
+            )
+            .order_by(*claim_order())
+            .limit(max(0, batch - len(rows)))
+        )
+        if len(rows) < batch:
+            due = _lock_due(due, engine)
+            rows += _claim(
+                s, col(Post.id).in_(due.scalar_subquery()), now=now, lease_seconds=lease_seconds
+            )
+        save_plans(s, plans, now=now)
+        return _record_attempts(s, rows, now=now)
+
+
+def _claim(s: Session, which: Any, *, now: datetime, lease_seconds: int) -> list[Any]:
+    """Move the posts ``which`` selects from scheduled/retry_wait to queued; returns them."""
+    return list(
+        s.execute(
             sa.update(Post)
-            .where(col(Post.id).in_(due.scalar_subquery()), col(Post.status).in_(dispatchable))
+            .where(which, col(Post.status).in_(DISPATCHABLE))
             .values(
                 status=PostStatus.QUEUED,
                 lease_until=now + timedelta(seconds=lease_seconds),
                 attempt_count=col(Post.attempt_count) + 1,
+                wait_code=None,
+                wait_reason=None,
+                wait_until=None,
                 updated_at=now,
             )
             .returning(
@@ -122,32 +171,39 @@ def claim_due_posts(
                 col(Post.scheduled_at),
                 col(Post.next_attempt_at),
             )
+            .execution_options(synchronize_session=False)
         ).all()
-        attempts: list[dict[str, object]] = []
-        for post_id, channel_id, platform, number, scheduled_at, next_at in rows:
-            # Plain rows, not model instances: building a SQLModel object runs pydantic's
-            # defaults machinery, a fifth of the dispatcher's CPU in a burst.
-            attempt_id = uuid.uuid4()
-            attempts.append(
-                dict(
-                    id=attempt_id,
-                    post_id=post_id,
-                    channel_id=channel_id,
-                    number=number,
-                    status=AttemptStatus.ENQUEUED.value,
-                    created_at=now,
-                    scheduled_for=next_at if next_at and number > 1 else scheduled_at,
-                    rate_limit={},
-                )
+    )
+
+
+def _record_attempts(s: Session, rows: list[Any], *, now: datetime) -> list[TaskMessage]:
+    """Insert one attempt per claimed post (one statement); the messages to send after commit."""
+    messages: list[TaskMessage] = []
+    attempts: list[dict[str, object]] = []
+    for post_id, channel_id, platform, number, scheduled_at, next_at in rows:
+        # Plain rows, not model instances: building a SQLModel object runs pydantic's
+        # defaults machinery, a fifth of the dispatcher's CPU in a burst.
+        attempt_id = uuid.uuid4()
+        attempts.append(
+            dict(
+                id=attempt_id,
+                post_id=post_id,
+                channel_id=channel_id,
+                number=number,
+                status=AttemptStatus.ENQUEUED.value,
+                created_at=now,
+                scheduled_for=next_at if next_at and number > 1 else scheduled_at,
+                rate_limit={},
             )
-            messages.append(
-                TaskMessage(
-                    DELIVER_TASK, str(attempt_id), (str(attempt_id),), deliver_queue(str(platform))
-                )
+        )
+        messages.append(
+            TaskMessage(
+                DELIVER_TASK, str(attempt_id), (str(attempt_id),), deliver_queue(str(platform))
             )
-        if attempts:
-            # One multi-row INSERT, not the ORM unit of work (a burst claims hundreds at once).
-            s.execute(sa.insert(DeliveryAttempt.__table__), attempts)  # type: ignore[attr-defined]
+        )
+    if attempts:
+        # One multi-row INSERT, not the ORM unit of work (a burst claims hundreds at once).
+        s.execute(sa.insert(DeliveryAttempt.__table__), attempts)  # type: ignore[attr-defined]
     return messages
 
 

@@ -37,13 +37,14 @@ from adapters.errors import (
     DeliveryError,
     DuplicateContentError,
     ErrorClass,
+    QuotaExceededError,
     RateLimitedError,
     RetryableError,
     UnknownOutcomeError,
 )
 from config import Settings
 from scheduler.delivery.backoff import next_attempt_at
-from scheduler.models import AttemptStatus, ChannelStatus, PostStatus, clip_text
+from scheduler.models import AttemptStatus, ChannelStatus, PostStatus, WaitCode, clip_text
 from scheduler.runtime.logs import redact
 
 #: Channel health: a success older than this is refreshed (see ``OutcomeDecision.touch_channel``).
@@ -144,6 +145,9 @@ def decide_outcome(
         attempt["status"], post["status"] = AttemptStatus.RETRY, PostStatus.RETRY_WAIT
         post["next_attempt_at"] = _due(now, 1, settings=settings, reset_at=reset_at, rng=rng)
         channel["rate_limited_until"] = error.reset_at
+        if isinstance(error, QuotaExceededError):
+            # Held by a quota (Instagram's publishing limit): say why and until when.
+            post.update(wait_code=WaitCode.QUOTA, wait_reason=message, wait_until=reset_at)
     elif isinstance(error, RetryableError) and attempt_number < settings.max_attempts:
         outcome = Outcome.RETRY_WAIT
         attempt["status"], post["status"] = AttemptStatus.RETRY, PostStatus.RETRY_WAIT
@@ -172,6 +176,15 @@ def _published(
     result: PublishResult, *, now: datetime, last_success_at: datetime | None
 ) -> OutcomeDecision:
     since = now - SUCCESS_REFRESH
+    channel: dict[str, Any] = {}
+    touch = last_success_at is None or last_success_at < since
+    if result.pause_until is not None:
+        # One channel update carries the pause and the health refresh: two CTEs updating one
+        # row in one PostgreSQL statement would let only one of them take effect.
+        channel = dict(
+            rate_limited_until=result.pause_until, last_success_at=now, rate_limit=result.rate_limit
+        )
+        touch = False
     return OutcomeDecision(
         outcome=Outcome.PUBLISHED,
         error_class=None,
@@ -193,7 +206,7 @@ def _published(
             last_error=None,
             next_attempt_at=None,
         ),
-        channel={},
+        channel=channel,
         # A late success is still recorded after the reaper declared the attempt unknown, and
         # over a post the reaper or reconciliation moved to unknown / needs_review.
         attempt_from=(AttemptStatus.STARTED.value, AttemptStatus.UNKNOWN.value),
@@ -204,7 +217,7 @@ def _published(
         ),
         # Every success on a channel would otherwise update (and lock) the same row and
         # serialise the workers; a few seconds of staleness in channel health is fine.
-        touch_channel=last_success_at is None or last_success_at < since,
+        touch_channel=touch,
         success_rate_limit=result.rate_limit,
         since=since,
     )

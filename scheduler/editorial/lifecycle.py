@@ -17,6 +17,7 @@ EDITABLE = frozenset(
         _S.RETRY_WAIT,
         _S.FAILED,
         _S.NEEDS_REAUTH,
+        _S.EXPIRED,
     }
 )
 SCHEDULABLE = frozenset(
@@ -28,6 +29,7 @@ SCHEDULABLE = frozenset(
         _S.RETRY_WAIT,
         _S.NEEDS_REAUTH,
         _S.CANCELLED,
+        _S.EXPIRED,  # an editor may still send it, explicitly
     }
 )
 #: Everything before a worker starts sending; a queued post's attempt is superseded.
@@ -42,6 +44,7 @@ CANCELLABLE = frozenset(
         _S.RETRY_WAIT,
         _S.NEEDS_REAUTH,
         _S.FAILED,
+        _S.EXPIRED,
     }
 )
 RETRYABLE = frozenset({_S.FAILED, _S.NEEDS_REVIEW, _S.DRAFT, _S.CANCELLED, _S.RETRY_WAIT})
@@ -61,6 +64,7 @@ _WHY: dict[PostStatus, str] = {
     _S.HELD: "it is held by its paused channel",
     _S.RETRY_WAIT: "it is waiting to be retried",
     _S.NEEDS_REAUTH: "its channel must be reconnected first",
+    _S.EXPIRED: "it expired unsent; schedule it or post it now to send it anyway",
 }
 
 

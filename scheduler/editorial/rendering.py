@@ -157,7 +157,8 @@ def next_status_after_render(snap: _Snapshot, payload: Payload) -> PostStatus:
     # Approval comes before the channel's pause: resuming a channel releases its held posts to
     # the schedule, and an unapproved post must not ride out with them.
     needs_approval = snap.settings.requires_approval or snap.source_requires_approval
-    if needs_approval and not snap.approved:
+    skips = snap.content.priority == "breaking" and snap.settings.breaking_skips_approval
+    if needs_approval and not snap.approved and not skips:
         return PostStatus.PENDING_APPROVAL
     if snap.channel_status == ChannelStatus.PAUSED:
         return PostStatus.HELD

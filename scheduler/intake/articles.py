@@ -80,6 +80,7 @@ def article_content(article: Article) -> ArticleContent:
         language=article.language,
         published_at=article.published_at,
         revision=article.revision,
+        priority="breaking" if article.priority == Priority.BREAKING else "normal",
     )
 
 

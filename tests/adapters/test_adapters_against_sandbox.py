@@ -266,7 +266,8 @@ def test_sandbox_ig_quota_leaves_a_finished_container_that_reconciles_as_not_pub
     state: dict[str, Any] = {}
     with pytest.raises(QuotaExceededError) as info:
         adapter.publish(payload, creds(IG_USER), account_id=IG_USER, on_progress=state.update)
-    assert info.value.subcode == "2207042"
+    # Held before media_publish by the publishing-limit check, never sent to fail (§3.3).
+    assert "held, not sent" in info.value.message
     assert state.get("container_id")
     assert admin.posts(account=IG_USER, platform="instagram") == []
     answer = adapter.reconcile(payload, creds(IG_USER), account_id=IG_USER, state=state)

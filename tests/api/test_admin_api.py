@@ -84,3 +84,48 @@ def test_admin_updates_channel_settings_and_replaces_credentials_of_a_needs_reau
     assert "fresh-page-token-123" not in stored.credentials_encrypted
     events = _get(api, "/api/v1/audit", role="admin", channel_id=str(fb_post.channel_id))
     assert events["events"][1]["detail"] == "credentials replaced"
+
+
+def test_admin_sets_channel_policy_and_each_bad_policy_field_gets_a_precise_422(
+    api: ApiHarness, article_json: dict[str, Any]
+) -> None:
+    x_post = _by_platform(seed_article(api.engine, article_json))["x"]
+    url = f"/api/v1/admin/channels/{x_post.channel_id}"
+    policy = {
+        "min_interval_seconds": 300,
+        "daily_cap": 40,
+        "slots": {"mon-fri": ["08:00", "12:30", "18:00"], "sat-sun": ["10:00"]},
+        "stale_after_minutes": 120,
+        "breaking_keeps_spacing": True,
+        "breaking_skips_approval": True,
+        "breaking_prefix": "URGENT:",
+    }
+    ok = api.client.patch(url, json={"settings": policy}, headers=api.headers("admin"))
+    assert ok.status_code == 200, ok.text
+    assert {k: ok.json()["settings"][k] for k in policy} == policy
+
+    refusals = {
+        "min_interval_seconds": (-1, "settings.min_interval_seconds"),
+        "daily_cap": (0, "settings.daily_cap"),
+        "stale_after_minutes": (0, "settings.stale_after_minutes"),
+        "breaking_prefix": ("x" * 41, "settings.breaking_prefix"),
+    }
+    for field, (value, where) in refusals.items():
+        bad = api.client.patch(
+            url, json={"settings": {**policy, field: value}}, headers=api.headers("admin")
+        )
+        assert bad.status_code == 422, (field, bad.text)
+        assert where in bad.text
+    for slots, words in (
+        ({"mon-fry": ["08:00"]}, "slot key 'mon-fry'"),
+        ({"mon": ["8am"]}, "'8am' under 'mon' is not a 24-hour time"),
+        ({"mon": "08:00"}, "settings.slots"),
+    ):
+        bad = api.client.patch(
+            url, json={"settings": {**policy, "slots": slots}}, headers=api.headers("admin")
+        )
+        assert bad.status_code == 422 and words in bad.text, bad.text
+    # Nothing stored was lost by the refused requests.
+    with Session(api.engine) as s:
+        channel = s.get(Channel, x_post.channel_id)
+        assert channel is not None and channel.settings["slots"] == policy["slots"]
