@@ -14,6 +14,8 @@ DuplicateContentError after an     unknown         unknown         unknown (most
 ambiguous attempt                                                  own earlier post)
 AuthExpiredError, Permission…      needs_reauth    failed          needs_reauth, and the
                                                                    channel's waiting posts
+ConfigurationError (media store    held            failed          held; the channel is
+unreachable for the platform)                                      paused with the reason
 RateLimitedError, Quota…, Blocked  retry_wait      retry           retry_wait at the reset
                                                                    (budget not used)
 RetryableError, budget left        retry_wait      retry           retry_wait with back-off
@@ -34,6 +36,7 @@ from typing import Any
 from adapters.base import PublishResult
 from adapters.errors import (
     AuthExpiredError,
+    ConfigurationError,
     DeliveryError,
     DuplicateContentError,
     ErrorClass,
@@ -56,6 +59,7 @@ class Outcome(StrEnum):
     PUBLISHED = "published"
     UNKNOWN = "unknown"
     NEEDS_REAUTH = "needs_reauth"
+    HELD = "held"
     RETRY_WAIT = "retry_wait"
     FAILED = "failed"
     DRAFT = "draft"
@@ -137,6 +141,12 @@ def decide_outcome(
         outcome = Outcome.NEEDS_REAUTH
         attempt["status"], post["status"] = AttemptStatus.FAILED, PostStatus.NEEDS_REAUTH
         channel.update(status=ChannelStatus.NEEDS_REAUTH, status_reason=message)
+    elif isinstance(error, ConfigurationError):
+        # Our set-up, not the post: hold the channel with the reason (its other posts are held
+        # at the fence) and let this post wait; releasing the channel sends them again.
+        outcome = Outcome.HELD
+        attempt["status"], post["status"] = AttemptStatus.FAILED, PostStatus.HELD
+        channel.update(status=ChannelStatus.PAUSED, status_reason=message)
     elif isinstance(error, RateLimitedError):
         # Rate limits do not use up the attempt budget: the platform told us when.
         outcome = Outcome.RETRY_WAIT
