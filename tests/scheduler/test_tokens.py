@@ -19,7 +19,8 @@ from sqlmodel import Session, col, select
 from adapters.sandbox import SandboxClient, SandboxServer
 from config import Settings
 from config.settings import MetaSettings, XSettings
-from scheduler.access.tokens import RefreshOutcome, refresh_due_x_tokens
+from scheduler.access.crypto import encrypt_credentials
+from scheduler.access.tokens import RefreshOutcome, check_meta_tokens, refresh_due_x_tokens
 from scheduler.db.engine import make_engine, session_scope
 from scheduler.models import (
     AuditEvent,
@@ -225,3 +226,30 @@ def test_the_job_leaves_alone_tokens_it_cannot_refresh(
     assert results == {seeded_id: RefreshOutcome.NO_REFRESH_TOKEN}
     with Session(engine) as s:
         assert s.get(Channel, seeded_id).status == ChannelStatus.ACTIVE  # type: ignore[union-attr]
+
+
+def test_the_meta_check_records_expiries_and_flags_an_invalid_token(
+    engine: Engine, settings: Settings, http: httpx.Client, article_json: dict[str, Any]
+) -> None:
+    due_post(engine, settings, article_json)  # the seeded channels
+    with session_scope(engine) as s:
+        facebook = s.exec(select(Channel).where(col(Channel.platform) == "facebook")).one()
+        facebook.credentials_encrypted = encrypt_credentials(
+            {"access_token": "EAAB-never-issued-by-the-sandbox"}, settings=settings
+        )
+        s.add(facebook)
+        instagram_id = s.exec(select(Channel.id).where(col(Channel.platform) == "instagram")).one()
+        facebook_id = facebook.id
+
+    stored = check_meta_tokens(engine=engine, settings=settings, client=http)
+
+    assert set(stored) == {instagram_id}  # the seeded Page token is valid
+    with Session(engine) as s:
+        flagged = s.get(Channel, facebook_id)
+        assert flagged is not None and flagged.status == ChannelStatus.NEEDS_REAUTH
+        assert flagged.status_reason is not None
+        assert flagged.status_reason.startswith("Meta says this channel's token is no longer valid")
+        assert "EAAB-never" not in flagged.status_reason
+        kept = s.get(Channel, instagram_id)
+        assert kept is not None and kept.status == ChannelStatus.ACTIVE
+        assert kept.token_expires_at == stored[instagram_id]
