@@ -113,12 +113,7 @@ def decide_outcome(
     """
     if isinstance(result_or_error, PublishResult):
         return _published(result_or_error, now=now, last_success_at=channel_last_success_at)
-    error = result_or_error
-    if isinstance(error, DuplicateContentError) and had_ambiguous:
-        # After an ambiguous attempt a "duplicate" most likely means our own earlier post.
-        error = UnknownOutcomeError(
-            error.message, http_status=error.http_status, code=error.code, subcode=error.subcode
-        )
+    error = _reclassified(result_or_error, had_ambiguous=had_ambiguous)
     message = clip_text(redact(error.message)) or ""
     attempt: dict[str, Any] = dict(
         finished_at=now,
@@ -142,9 +137,7 @@ def decide_outcome(
         attempt["status"], post["status"] = AttemptStatus.FAILED, PostStatus.NEEDS_REAUTH
         channel.update(status=ChannelStatus.NEEDS_REAUTH, status_reason=message)
     elif isinstance(error, ConfigurationError):
-        # Our set-up, not the post: hold the channel with the reason (its other posts are held
-        # at the fence) and let this post wait; releasing the channel sends them again.
-        outcome = Outcome.HELD
+        outcome = Outcome.HELD  # our set-up, not the post: it waits for the channel's release
         attempt["status"], post["status"] = AttemptStatus.FAILED, PostStatus.HELD
         channel.update(status=ChannelStatus.PAUSED, status_reason=message)
     elif isinstance(error, RateLimitedError):
@@ -176,6 +169,15 @@ def decide_outcome(
         post_from=(PostStatus.PUBLISHING.value,),
         hold_channel_posts=outcome is Outcome.NEEDS_REAUTH,
     )
+
+
+def _reclassified(error: DeliveryError, *, had_ambiguous: bool) -> DeliveryError:
+    if isinstance(error, DuplicateContentError) and had_ambiguous:
+        # After an ambiguous attempt a "duplicate" most likely means our own earlier post.
+        return UnknownOutcomeError(
+            error.message, http_status=error.http_status, code=error.code, subcode=error.subcode
+        )
+    return error
 
 
 def _published(
