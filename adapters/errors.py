@@ -13,6 +13,8 @@ HTTP status).  The delivery service decides what to do from the class alone::
     │   └── DuplicateContentError    the platform already has this text (reconcile if ambiguous)
     ├── AuthExpiredError        the token is invalid; the channel must be reconnected
     │   └── PermissionDeniedError    scopes, role or app configuration
+    ├── ConfigurationError      our set-up is wrong (the media store is unreachable for the
+    │                           platform); hold the channel with the reason, never fail the post
     └── UnknownOutcomeError     the request may have been accepted; reconcile, never blindly retry
 
 ``message`` is a redacted sentence a person can act on; it never contains a token.
@@ -41,6 +43,7 @@ class ErrorClass(StrEnum):
     REAUTH = "reauth"
     PERMISSION = "permission"
     AMBIGUOUS = "ambiguous"
+    CONFIGURATION = "configuration"
 
 
 #: The platform said when to come back: these attempts do not use up the retry budget.
@@ -119,6 +122,14 @@ class PermissionDeniedError(AuthExpiredError):
     """The token lacks a scope, role or app permission."""
 
     error_class = ErrorClass.PERMISSION
+
+
+class ConfigurationError(DeliveryError):
+    """newsrelay's set-up keeps this request from succeeding (e.g. the platform cannot fetch
+    the image from the media store); nothing was published.  Fixing it is an operator's job:
+    the channel is held with this reason and its posts wait instead of failing."""
+
+    error_class = ErrorClass.CONFIGURATION
 
 
 class UnknownOutcomeError(DeliveryError):

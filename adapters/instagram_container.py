@@ -10,16 +10,58 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+
 from adapters.base import Payload, ProgressCallback, PublishResult, ReconcileResult
-from adapters.errors import DeliveryError, PermanentError, RetryableError
+from adapters.errors import ConfigurationError, DeliveryError, PermanentError, RetryableError
 from adapters.graph import GraphCall, find_in_listing
 from adapters.meta_errors import classify_meta_signal, container_signal
 
+#: How long the image URL may take to answer the reachability check.
+IMAGE_CHECK_TIMEOUT = httpx.Timeout(5.0)
+
+
+def check_image_url(client: httpx.Client, url: str) -> None:
+    """ConfigurationError unless ``url`` answers 2xx with an ``image/*`` content type.
+
+    Instagram fetches the image itself (PLATFORMS.md §3.4): an URL that does not answer with an
+    image here would fail there as 9004 after a container round trip.  HEAD first; a server
+    that refuses HEAD gets a one-byte ranged GET.  A short deadline: this is a probe.
+    """
+    hint = (
+        "Instagram fetches images itself, so NEWSRELAY_MEDIA_BASE_URL must be a public https "
+        "address that serves the media store. The channel is held until it is released."
+    )
+    try:
+        response = client.head(url, timeout=IMAGE_CHECK_TIMEOUT, follow_redirects=True)
+        if response.status_code in (405, 501):
+            with client.stream(
+                "GET",
+                url,
+                headers={"Range": "bytes=0-0"},
+                timeout=IMAGE_CHECK_TIMEOUT,
+                follow_redirects=True,
+            ) as response:
+                pass
+    except httpx.HTTPError as exc:
+        raise ConfigurationError(
+            f"The image URL {url} could not be reached ({type(exc).__name__}). {hint}"
+        ) from None
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not response.is_success or not kind.startswith("image/"):
+        raise ConfigurationError(
+            f"The image URL {url} answered HTTP {response.status_code} "
+            f"({kind or 'no content type'}), not an image. {hint}",
+            http_status=response.status_code,
+        )
+
 
 def create_container(call: GraphCall, payload: Payload, *, account_id: str) -> str:
-    """A new container for ``payload``'s caption and first image; its id, or a delivery error."""
+    """A new container for ``payload``'s caption and first image; its id, or a delivery error
+    (ConfigurationError when the image URL does not answer with an image)."""
     if not payload.media:
         raise PermanentError("Instagram needs an image and this post has none; add one.")
+    check_image_url(call.client, payload.media[0].url)
     # Creating a container publishes nothing (only media_publish does, §3.3), so a timeout
     # here is merely retryable: an orphan container expires unpublished after 24 h.
     body, status = call.request(

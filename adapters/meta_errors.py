@@ -19,6 +19,7 @@ import httpx
 from adapters.errors import (
     AuthExpiredError,
     BlockedError,
+    ConfigurationError,
     DeliveryError,
     DuplicateContentError,
     PermanentError,
@@ -59,6 +60,22 @@ class MetaErrorRule:
 
 META_ERROR_TABLE: tuple[MetaErrorRule, ...] = (
     # --- Instagram subcodes (§3.4), most specific first -----------------------------------
+    MetaErrorRule(
+        "ig-media-unreachable",
+        ConfigurationError,
+        "Instagram could not fetch the image from the media store (code 9004 / 2207052): "
+        "NEWSRELAY_MEDIA_BASE_URL must be a public https address Meta can reach. The channel "
+        "is held; release it once the media store is reachable.",
+        subcodes=(2207052,),
+    ),
+    MetaErrorRule(
+        "media-fetch-failed",
+        ConfigurationError,
+        "Meta could not fetch the media from its URL (code 9004): NEWSRELAY_MEDIA_BASE_URL "
+        "must be a public https address Meta can reach. The channel is held; release it once "
+        "the media store is reachable.",
+        codes=(9004,),
+    ),
     MetaErrorRule(
         "ig-download-timeout",
         RetryableError,

@@ -8,9 +8,12 @@ development the service refuses to start with a missing or placeholder secret.
 from __future__ import annotations
 
 import ipaddress
+import socket
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -162,6 +165,13 @@ class Settings(BaseSettings):
     images: ImageSettings = Field(default_factory=ImageSettings)
     feeds: FeedSettings = Field(default_factory=FeedSettings)
 
+    #: X tokens expiring within this many seconds are refreshed by the scheduler's token job,
+    #: which runs every ``token_refresh_interval_seconds``; Meta tokens' expiry is re-read with
+    #: ``debug_token`` every ``meta_token_check_interval_seconds`` (daily).
+    token_refresh_ahead_seconds: float = Field(default=900.0, gt=0, le=24 * 3600)
+    token_refresh_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
+    meta_token_check_interval_seconds: float = Field(default=86400.0, gt=0)
+
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8765
     #: Lifetime of the access tokens the sandbox issues (X access tokens and Meta short-lived
@@ -242,6 +252,66 @@ class Settings(BaseSettings):
     def sandbox_url(self) -> str:
         """Base URL of the local sandbox platform."""
         return f"http://{self.sandbox_host}:{self.sandbox_port}"
+
+
+class MediaUrlRefused(ValueError):
+    """The media store's public URL is one the platforms cannot fetch from (production)."""
+
+
+def _private_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return not ip.is_global
+
+
+def check_media_base_url(
+    settings: Settings,
+    *,
+    resolve: Callable[[str], list[str]] | None = None,
+) -> None:
+    """In production, refuse a media base URL Meta cannot fetch: MediaUrlRefused naming
+    ``NEWSRELAY_MEDIA_BASE_URL`` when it is not https, or its host is, or resolves to, a
+    loopback, private, link-local or otherwise non-public address.
+
+    Instagram fetches the image itself from this URL (PLATFORMS.md §3.4): a store on a private
+    address makes every Instagram post fail, so start-up stops instead.  ``resolve`` (a host
+    to its addresses) is injectable for tests; by default the system resolver.
+    """
+    if settings.environment != "production":
+        return
+    url = settings.resolved_media_base_url
+    named = "NEWSRELAY_MEDIA_BASE_URL" + ("" if settings.media_base_url else " (unset)")
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise MediaUrlRefused(
+            f"{named}: the media base URL {url!r} must be an https URL that Meta and X can "
+            "fetch images from."
+        )
+    host = parts.hostname
+    try:
+        addresses = [host] if _is_ip(host) else (resolve or _system_resolve)(host)
+    except OSError as exc:
+        raise MediaUrlRefused(
+            f"{named}: the host {host!r} of the media base URL does not resolve ({exc})."
+        ) from None
+    private = sorted({a for a in addresses if _private_address(a)})
+    if private or not addresses:
+        raise MediaUrlRefused(
+            f"{named}: the host {host!r} of the media base URL resolves to a loopback or "
+            f"private address ({', '.join(private) or 'none'}); the platforms fetch images "
+            "from the public internet, so set a public https URL."
+        )
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _system_resolve(host: str) -> list[str]:
+    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, 443)})
 
 
 @lru_cache

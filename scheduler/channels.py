@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from adapters.base import ChannelSettings
 from config import Settings
 from scheduler.access.crypto import decrypt_credentials, encrypt_credentials
+from scheduler.access.token_warnings import token_warning
 from scheduler.models import Channel, ChannelStatus, PlatformName, Post, PostStatus, utcnow
 from scheduler.ops.audit import record_audit
 from scheduler.ops.health import RecentAttempts, recent_attempts
@@ -183,10 +184,11 @@ class ChannelConflict(ValueError):
     """The channel's state does not allow that change (the message says what to do instead)."""
 
 
-def channel_health(*, session: Session) -> list[dict[str, Any]]:
+def channel_health(*, session: Session, settings: Settings | None = None) -> list[dict[str, Any]]:
     """Every channel's health for ops, with post counts by status; never its credentials.
 
     Three queries whatever the number of channels: channels, post counts, recent attempts.
+    With ``settings`` the health names a token about to expire (see :func:`token_words`).
     """
     counts: dict[uuid.UUID, dict[str, int]] = {}
     rows = session.execute(
@@ -198,16 +200,36 @@ def channel_health(*, session: Session) -> list[dict[str, Any]]:
         counts.setdefault(channel_id, {})[str(status)] = int(n)
     recent = recent_attempts(session=session)
     return [
-        channel_health_row(c, counts.get(c.id, {}), recent.get(c.id))
+        channel_health_row(c, counts.get(c.id, {}), recent.get(c.id), settings=settings)
         for c in list_channels(session=session)
     ]
 
 
-def one_channel_health(*, session: Session, channel: Channel) -> dict[str, Any]:
+def one_channel_health(
+    *, session: Session, channel: Channel, settings: Settings | None = None
+) -> dict[str, Any]:
     """One channel's health row (as :func:`channel_health` shows it)."""
     recent = recent_attempts(session=session, channel_id=channel.id).get(channel.id)
     counts = channel_post_counts(session=session, channel_id=channel.id)
-    return channel_health_row(channel, counts, recent)
+    return channel_health_row(channel, counts, recent, settings=settings)
+
+
+def token_words(channel: Channel, settings: Settings | None) -> str | None:
+    """ "X token for @desk expires in 5 days — reconnect" when the channel's token expires
+    within seven days and cannot renew itself; None otherwise or without ``settings``."""
+    if settings is None:
+        return None
+    warning = token_warning(
+        channel_id=channel.id,
+        name=channel.name,
+        platform=str(channel.platform),
+        status=str(channel.status),
+        expires_at=channel.token_expires_at,
+        ciphertext=channel.credentials_encrypted,
+        settings=settings,
+        now=utcnow(),
+    )
+    return warning.words if warning else None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -215,7 +237,11 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def channel_health_row(
-    channel: Channel, post_counts: dict[str, int], recent: RecentAttempts | None = None
+    channel: Channel,
+    post_counts: dict[str, int],
+    recent: RecentAttempts | None = None,
+    *,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """One channel as ops and admins see it (an allow-list of fields: no credentials).
 
@@ -227,6 +253,7 @@ def channel_health_row(
         status=str(channel.status),
         rate_limited_until=channel.rate_limited_until,
         recent=recent or RecentAttempts(),
+        token_warning=token_words(channel, settings),
     )
     return {
         "id": str(channel.id),

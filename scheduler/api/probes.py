@@ -22,7 +22,7 @@ from scheduler.ops.metrics import metrics_registry, render_metrics
 def install_probes(app: FastAPI, settings: Settings) -> None:
     """Add ``/readyz`` and ``/metrics`` to the application."""
     engine = get_engine(settings)
-    registry = metrics_registry(engine)
+    registry = metrics_registry(engine, settings)
 
     # Plain ``def``: the checks block (database, broker), so they run in the thread pool.
     @app.get("/readyz", include_in_schema=False)

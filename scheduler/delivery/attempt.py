@@ -7,7 +7,8 @@ Called by the ``deliver`` Celery task with the attempt id (which is also the tas
    or stale message: stop, no I/O.
 2. **Re-render** a post whose article changed after it was rendered, unless an editor edited it.
 3. **Publish** through the channel's adapter (the only platform I/O); the Instagram container id
-   is persisted the moment it is known.
+   is persisted the moment it is known.  An X token refused with 401 is refreshed once (under
+   the channel's row lock) and the post sent again; a second 401 is recorded as it is.
 4. **Record**: :func:`.outcome.decide_outcome` decides, the database's store
    (:mod:`.stores`) writes the attempt, the post and the channel atomically, each update
    conditional on the state this worker set, so a late result never overwrites the reaper or a
@@ -27,15 +28,23 @@ from sqlalchemy.engine import Engine
 
 from adapters import build_adapter
 from adapters.base import ChannelSettings, Payload, PublishResult
-from adapters.errors import DeliveryError, PermanentError, RetryableError, UnknownOutcomeError
+from adapters.errors import (
+    AuthExpiredError,
+    DeliveryError,
+    PermanentError,
+    PermissionDeniedError,
+    RetryableError,
+    UnknownOutcomeError,
+)
 from config import Settings
+from scheduler.access.tokens import RefreshOutcome, refresh_x_token
 from scheduler.db.engine import retry_on_disconnect, run_in_transaction
 from scheduler.delivery.fence import Snapshot, start_attempt
 from scheduler.delivery.outcome import Outcome, decide_outcome
 from scheduler.delivery.stores import DeliveryStore, OutcomeRows, store_for
 from scheduler.editorial.rendering import render_for_channel
 from scheduler.intake.articles import article_content
-from scheduler.models import utcnow
+from scheduler.models import PlatformName, utcnow
 from scheduler.runtime.logs import get_logger, redact
 
 log = get_logger(__name__)
@@ -164,14 +173,22 @@ def _publish(
             lambda conn: store.merge_platform_state(conn, post_id=snap.post_id, update=update),
         )
 
-    try:
+    def publish(credentials: dict[str, str]) -> PublishResult:
         return adapter.publish(
             payload,
-            snap.credentials,
+            credentials,
             account_id=snap.account_id,
             state=snap.state,
             on_progress=save_progress,
         )
+
+    try:
+        try:
+            return publish(snap.credentials)
+        except AuthExpiredError as refused:
+            # A 401 means nothing was created: refresh once and send again.  A second 401
+            # propagates (needs_reauth), so this never loops.
+            return publish(_refreshed(engine, snap, refused, settings=settings, client=client))
     except DeliveryError as exc:
         return exc
     except Exception as exc:  # an unexpected bug mid-call: the request may have gone out
@@ -179,6 +196,39 @@ def _publish(
             f"Unexpected error during the platform call: "
             f"{type(exc).__name__}: {redact(str(exc))[:300]}"
         )
+
+
+def _refreshed(
+    engine: Engine,
+    snap: Snapshot,
+    refused: AuthExpiredError,
+    *,
+    settings: Settings,
+    client: httpx.Client,
+) -> dict[str, str]:
+    """Fresh credentials after the platform refused the token, or an error to record.
+
+    Only X tokens with a refresh token renew; anything else re-raises ``refused``.  The
+    refresh runs under the channel's row lock (:func:`scheduler.access.tokens.refresh_x_token`):
+    if another process rotated the pair meanwhile, its credentials are used as they are.
+    """
+    renewable = snap.platform == PlatformName.X and bool(snap.credentials.get("refresh_token"))
+    if not renewable or isinstance(refused, PermissionDeniedError):
+        raise refused
+    refresh = refresh_x_token(
+        engine=engine,
+        settings=settings,
+        client=client,
+        channel_id=snap.channel_id,
+        refused_access_token=snap.credentials.get("access_token"),
+    )
+    if refresh.outcome in (RefreshOutcome.REFRESHED, RefreshOutcome.CURRENT):
+        assert refresh.credentials is not None
+        return refresh.credentials
+    if refresh.outcome is RefreshOutcome.FAILED:
+        said = refresh.error.message if refresh.error else "X's token endpoint failed"
+        raise RetryableError(f"X refused the access token and refreshing it failed: {said}")
+    raise refresh.error if isinstance(refresh.error, AuthExpiredError) else refused
 
 
 def record_attempt_outcome(

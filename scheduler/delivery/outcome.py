@@ -14,6 +14,8 @@ DuplicateContentError after an     unknown         unknown         unknown (most
 ambiguous attempt                                                  own earlier post)
 AuthExpiredError, Permission…      needs_reauth    failed          needs_reauth, and the
                                                                    channel's waiting posts
+ConfigurationError (media store    held            failed          held; the channel is
+unreachable for the platform)                                      paused with the reason
 RateLimitedError, Quota…, Blocked  retry_wait      retry           retry_wait at the reset
                                                                    (budget not used)
 RetryableError, budget left        retry_wait      retry           retry_wait with back-off
@@ -34,6 +36,7 @@ from typing import Any
 from adapters.base import PublishResult
 from adapters.errors import (
     AuthExpiredError,
+    ConfigurationError,
     DeliveryError,
     DuplicateContentError,
     ErrorClass,
@@ -57,6 +60,7 @@ class Outcome(StrEnum):
     PUBLISHED = "published"
     UNKNOWN = "unknown"
     NEEDS_REAUTH = "needs_reauth"
+    HELD = "held"
     RETRY_WAIT = "retry_wait"
     FAILED = "failed"
     DRAFT = "draft"
@@ -110,12 +114,7 @@ def decide_outcome(
     """
     if isinstance(result_or_error, PublishResult):
         return _published(result_or_error, now=now, last_success_at=channel_last_success_at)
-    error = result_or_error
-    if isinstance(error, DuplicateContentError) and had_ambiguous:
-        # After an ambiguous attempt a "duplicate" most likely means our own earlier post.
-        error = UnknownOutcomeError(
-            error.message, http_status=error.http_status, code=error.code, subcode=error.subcode
-        )
+    error = _reclassified(result_or_error, had_ambiguous=had_ambiguous)
     message = clip_text(redact(error.message)) or ""
     attempt: dict[str, Any] = dict(
         finished_at=now,
@@ -138,6 +137,10 @@ def decide_outcome(
         outcome = Outcome.NEEDS_REAUTH
         attempt["status"], post["status"] = AttemptStatus.FAILED, PostStatus.NEEDS_REAUTH
         channel.update(status=ChannelStatus.NEEDS_REAUTH, status_reason=message)
+    elif isinstance(error, ConfigurationError):
+        outcome = Outcome.HELD  # our set-up, not the post: it waits for the channel's release
+        attempt["status"], post["status"] = AttemptStatus.FAILED, PostStatus.HELD
+        channel.update(status=ChannelStatus.PAUSED, status_reason=message)
     elif isinstance(error, RateLimitedError):
         # Rate limits do not use up the attempt budget: the platform told us when.
         outcome = Outcome.RETRY_WAIT
@@ -170,6 +173,15 @@ def decide_outcome(
         post_from=(PostStatus.PUBLISHING.value,),
         hold_channel_posts=outcome is Outcome.NEEDS_REAUTH,
     )
+
+
+def _reclassified(error: DeliveryError, *, had_ambiguous: bool) -> DeliveryError:
+    if isinstance(error, DuplicateContentError) and had_ambiguous:
+        # After an ambiguous attempt a "duplicate" most likely means our own earlier post.
+        return UnknownOutcomeError(
+            error.message, http_status=error.http_status, code=error.code, subcode=error.subcode
+        )
+    return error
 
 
 def _published(

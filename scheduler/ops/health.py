@@ -200,12 +200,15 @@ def channel_health(
     rate_limited_until: datetime | None,
     recent: RecentAttempts,
     now: datetime | None = None,
+    token_warning: str | None = None,
 ) -> dict[str, Any]:
     """A channel's health state with a label and a sentence in words, and the figures behind it.
 
     Precedence, worst first: the platform refuses the login (needs reconnect); the newest
     ``FAILING_STREAK`` or more attempts all failed (failing); the platform asked us to wait
     (rate limited); a person paused it (paused); some recent attempts failed (degraded); active.
+    ``token_warning`` (a token that expires within days and cannot renew itself, in words) is
+    shown whatever the state: it is what a person must do before the channel breaks.
     """
     now = now or utcnow()
     streak, failures, total = recent.failures_since_success, recent.failures, recent.attempts
@@ -238,6 +241,7 @@ def channel_health(
         "recent_attempts": total,
         "recent_failures": failures,
         "failures_since_success": streak,
+        "token_warning": token_warning,
     }
 
 

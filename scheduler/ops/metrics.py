@@ -9,7 +9,7 @@ computed in SQL), so a scrape stays cheap with hundreds of thousands of attempts
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +24,9 @@ from prometheus_client.core import (
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 
-from scheduler.models import AttemptStatus, Channel, DeliveryAttempt, Post, PostStatus, utcnow
+from config import Settings
+from scheduler.access.token_warnings import WARNING_COLUMNS, warning_from_row
+from scheduler.models import AttemptStatus, DeliveryAttempt, Post, PostStatus, utcnow
 from scheduler.ops.health import WORKER_SILENCE
 from scheduler.ops.state import (
     DISPATCHER_HEARTBEAT,
@@ -67,8 +69,11 @@ def _histogram_buckets(
 class DatabaseCollector:
     """Collects newsrelay's metrics from the database on every scrape."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, settings: Settings | None = None) -> None:
         self.engine = engine
+        # Reading whether an X token renews itself needs the credential keys; without
+        # settings every X token is taken to renew itself (no gauge for it).
+        self.settings = settings
 
     def describe(self) -> list[Metric]:
         # Returning nothing keeps registration from running the database queries.
@@ -77,13 +82,31 @@ class DatabaseCollector:
     def collect(self) -> Iterator[Metric]:
         now = utcnow()
         with self.engine.connect() as conn:
-            names = dict(conn.execute(sa.select(col(Channel.id), col(Channel.name))).all())
+            channels = conn.execute(sa.select(*WARNING_COLUMNS)).all()
+            names = {row.id: row.name for row in channels}
+            yield self._token_expiry(channels, now)
             yield self._posts(conn, names)
             yield self._held(conn, names)
             yield self._deliveries(conn, names)
             yield self._lateness(conn, now)
             yield self._latency(conn, names, now)
             yield from self._liveness(conn, now)
+
+    def _token_expiry(self, channels: Sequence[Any], now: Any) -> Metric:
+        # Read from the channel rows collect() already fetched: no query of its own.
+        family = GaugeMetricFamily(
+            "newsrelay_channel_token_expires_in_seconds",
+            "Seconds until a channel's token expires, for tokens that cannot renew themselves "
+            "and expire within 7 days (negative: expired); reconnect the channel",
+            labels=["channel"],
+        )
+        if self.settings is None:
+            return family
+        for row in channels:
+            warning = warning_from_row(row, settings=self.settings, now=now)
+            if warning is not None:
+                family.add_metric([warning.channel], warning.seconds_left)
+        return family
 
     def _posts(self, conn: Connection, names: dict[Any, str]) -> Metric:
         family = GaugeMetricFamily(
@@ -192,10 +215,10 @@ class DatabaseCollector:
         )
 
 
-def metrics_registry(engine: Engine) -> CollectorRegistry:
+def metrics_registry(engine: Engine, settings: Settings | None = None) -> CollectorRegistry:
     """A registry holding only the database collector (one per application)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DatabaseCollector(engine))
+    registry.register(DatabaseCollector(engine, settings))
     return registry
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from adapters.deadline import make_client
 from config import Settings
+from scheduler.access.tokens import check_meta_tokens, refresh_due_x_tokens
 from scheduler.db.engine import make_engine
 from scheduler.delivery.dispatch import Sender, dispatch_tick
 from scheduler.delivery.reaper import reap_tick
@@ -55,8 +56,36 @@ def _guard(name: str, fn: Any) -> Any:
     return run
 
 
+def _add_token_jobs(sched: BackgroundScheduler, *, settings: Settings, engine: Engine) -> None:
+    """X token refresh (every ``token_refresh_interval_seconds``) and the Meta expiry check
+    (first a minute after start, then every ``meta_token_check_interval_seconds``)."""
+    token_client = httpx.Client(
+        timeout=httpx.Timeout(settings.http.read_timeout, connect=settings.http.connect_timeout),
+        headers={"User-Agent": "newsrelay-token-keeper"},
+    )
+    sched.add_job(
+        _guard(
+            "x_tokens",
+            lambda: refresh_due_x_tokens(engine=engine, settings=settings, client=token_client),
+        ),
+        IntervalTrigger(seconds=settings.token_refresh_interval_seconds),
+        id="x_tokens",
+        next_run_time=datetime.now(UTC),
+    )
+    sched.add_job(
+        _guard(
+            "meta_tokens",
+            lambda: check_meta_tokens(engine=engine, settings=settings, client=token_client),
+        ),
+        IntervalTrigger(seconds=settings.meta_token_check_interval_seconds),
+        id="meta_tokens",
+        next_run_time=datetime.now(UTC) + timedelta(seconds=60),
+    )
+
+
 def start_ticker(*, settings: Settings, engine: Engine, send: Sender) -> BackgroundScheduler:
-    """Start the dispatcher, reaper/reconciler, feed-poll and broker-prune jobs in a thread."""
+    """Start the dispatcher, reaper/reconciler, feed-poll, token and broker-prune jobs in a
+    thread."""
     # A tick that overruns its interval is skipped by design (max_instances=1); not a warning.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     sched = BackgroundScheduler(
@@ -103,6 +132,7 @@ def start_ticker(*, settings: Settings, engine: Engine, send: Sender) -> Backgro
         IntervalTrigger(seconds=5),
         id="feeds",
     )
+    _add_token_jobs(sched, settings=settings, engine=engine)
     if settings.embedded_broker:
         sched.add_job(
             _guard(

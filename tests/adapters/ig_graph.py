@@ -21,7 +21,8 @@ VERSION = "v26.0"
 IG_USER = "17841400000000001"
 CONTAINER = "17889455560051444"
 MEDIA = "17899702154554435"
-IMAGE_URL = "https://media.example.pk/cards/dar-istanbul.jpg"
+IMAGE_HOST = "media.example.pk"
+IMAGE_URL = f"https://{IMAGE_HOST}/cards/dar-istanbul.jpg"
 CAPTION = "Dar meets Fidan in Istanbul for Gaza talks. Link in bio. #Pakistan #Gaza"
 
 Route = Callable[[httpx.Request], httpx.Response]
@@ -36,7 +37,12 @@ class FakeGraph:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.seen.append(request)
+        if request.url.host == IMAGE_HOST and (request.method, "image") not in self.routes:
+            # The media store answers the adapter's reachability check with an image.
+            return httpx.Response(200, headers={"content-type": "image/jpeg"})
         path = request.url.path.removeprefix(f"/{VERSION}/")
+        if request.url.host == IMAGE_HOST:
+            path = "image"
         queue = self.routes.get((request.method, path))
         if not queue:
             return httpx.Response(

@@ -12,6 +12,7 @@ import pytest
 from adapters.errors import (
     AuthExpiredError,
     BlockedError,
+    ConfigurationError,
     DeliveryError,
     DuplicateContentError,
     PermanentError,
@@ -57,6 +58,18 @@ BUC = (
 
 # rule name -> ("http", status, body, headers) | ("container", status_code, status text)
 META_SAMPLES: dict[str, tuple[Any, ...]] = {
+    "ig-media-unreachable": (
+        "http",
+        400,
+        graph_error(9004, 2207052, "The media could not be fetched from this uri."),
+        {},
+    ),
+    "media-fetch-failed": (
+        "http",
+        400,
+        graph_error(9004, None, "The media could not be fetched from this uri."),
+        {},
+    ),
     "ig-download-timeout": ("http", 400, graph_error(-2, 2207003, is_transient=True), {}),
     "ig-container-expired": ("http", 400, graph_error(-2, 2207020), {}),
     "ig-server-error": ("http", 500, graph_error(-1, 2207001), {}),
@@ -167,6 +180,7 @@ def test_meta_table_row_classifies_its_sample(rule: Any) -> None:
         assert error.reset_at is not None and error.reset_at > NOW
 
 
+C = ConfigurationError
 R, RL, Q, B, A, P, D, X = (
     RetryableError,
     RateLimitedError,
@@ -237,6 +251,9 @@ R, RL, Q, B, A, P, D, X = (
         (100, 1366046, X),
         (100, 2061006, X),
         (100, 1609008, X),
+        (9004, 2207052, C),
+        (9004, None, C),
+        (-1, 2207052, C),
     ],
 )
 def test_meta_code_and_subcode_map_to_class(code: int, subcode: int | None, expected: type) -> None:

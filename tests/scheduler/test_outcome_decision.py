@@ -13,6 +13,7 @@ from adapters.base import PublishResult
 from adapters.errors import (
     AuthExpiredError,
     BlockedError,
+    ConfigurationError,
     DeliveryError,
     DuplicateContentError,
     ErrorClass,
@@ -41,6 +42,7 @@ ERRORS: dict[ErrorClass, type[DeliveryError]] = {
     ErrorClass.REAUTH: AuthExpiredError,
     ErrorClass.PERMISSION: PermissionDeniedError,
     ErrorClass.AMBIGUOUS: UnknownOutcomeError,
+    ErrorClass.CONFIGURATION: ConfigurationError,
 }
 
 E = ErrorClass
@@ -48,6 +50,7 @@ RETRY_WAIT = (Outcome.RETRY_WAIT, AttemptStatus.RETRY, PostStatus.RETRY_WAIT)
 FAILED = (Outcome.FAILED, AttemptStatus.FAILED, PostStatus.FAILED)
 UNKNOWN = (Outcome.UNKNOWN, AttemptStatus.UNKNOWN, PostStatus.UNKNOWN)
 REAUTH = (Outcome.NEEDS_REAUTH, AttemptStatus.FAILED, PostStatus.NEEDS_REAUTH)
+HELD = (Outcome.HELD, AttemptStatus.FAILED, PostStatus.HELD)
 
 # error class, budget left, earlier ambiguous attempt -> (outcome, attempt, post), stored class
 TABLE = [
@@ -92,6 +95,11 @@ TABLE = [
     (E.AMBIGUOUS, True, True, UNKNOWN, E.AMBIGUOUS),
     (E.AMBIGUOUS, False, False, UNKNOWN, E.AMBIGUOUS),
     (E.AMBIGUOUS, False, True, UNKNOWN, E.AMBIGUOUS),
+    # Our set-up (the platform cannot fetch the media): held, never failed, budget or not.
+    (E.CONFIGURATION, True, False, HELD, E.CONFIGURATION),
+    (E.CONFIGURATION, True, True, HELD, E.CONFIGURATION),
+    (E.CONFIGURATION, False, False, HELD, E.CONFIGURATION),
+    (E.CONFIGURATION, False, True, HELD, E.CONFIGURATION),
 ]
 
 
@@ -214,3 +222,12 @@ def test_a_success_is_recorded_even_late_and_refreshes_stale_channel_health(
     assert set(decision.post_from) >= {PostStatus.UNKNOWN, PostStatus.NEEDS_REVIEW}
     assert decision.touch_channel is touch
     assert decision.success_rate_limit == {"window": {"limit": 1}}
+
+
+def test_a_configuration_error_holds_the_channel_with_the_reason(settings: Settings) -> None:
+    error = ConfigurationError("Instagram could not fetch the image from the media store.")
+    decision = decide_outcome(error, attempt_number=1, settings=settings, now=NOW)
+    assert decision.post["status"] == PostStatus.HELD
+    assert decision.channel["status"] == ChannelStatus.PAUSED
+    assert decision.channel["status_reason"] == error.message
+    assert not decision.hold_channel_posts  # the fence holds the others: the channel is paused

@@ -66,9 +66,9 @@ def _name_free(session: Session, name: str) -> None:
 
 
 @router.get("/channels", response_model=ChannelList)
-def admin_list_channels(session: SessionDep, _: AdminDep) -> dict[str, Any]:
+def admin_list_channels(session: SessionDep, settings: SettingsDep, _: AdminDep) -> dict[str, Any]:
     """Every channel with its settings and health (credentials are write-only)."""
-    return {"channels": channel_health(session=session)}
+    return {"channels": channel_health(session=session, settings=settings)}
 
 
 @router.post("/channels", status_code=201, response_model=ChannelHealth, responses=CONFLICT)

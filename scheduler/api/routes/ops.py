@@ -22,6 +22,7 @@ from scheduler.api.deps import (
     EngineDep,
     OpsDep,
     SessionDep,
+    SettingsDep,
     current_principal,
     require,
 )
@@ -222,9 +223,9 @@ async def stream_deliveries(
 
 
 @router.get("/channels", response_model=ChannelList)
-def list_channels(session: SessionDep, _: OpsDep) -> dict[str, Any]:
+def list_channels(session: SessionDep, settings: SettingsDep, _: OpsDep) -> dict[str, Any]:
     """Every channel's health: status, last success and error, rate limits, posts by status."""
-    return {"channels": channel_health(session=session)}
+    return {"channels": channel_health(session=session, settings=settings)}
 
 
 def _health(session: Any, channel: Channel) -> dict[str, Any]:

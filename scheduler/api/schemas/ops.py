@@ -113,6 +113,10 @@ class HealthSummary(BaseModel):
     recent_attempts: int = Field(description="Newest finished attempts looked at (at most 10)")
     recent_failures: int
     failures_since_success: int = Field(description="Newest attempts that failed in a row")
+    token_warning: str | None = Field(
+        default=None,
+        description="The token expires within 7 days and cannot renew itself: reconnect",
+    )
 
 
 class ChannelHealth(BaseModel):

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from scheduler.access.token_warnings import token_warnings
 from scheduler.api.deps import SessionDep, SettingsDep
 from scheduler.db.cursors import InvalidCursor
 from scheduler.models import PostStatus
@@ -108,6 +109,7 @@ def queue(
         first_day=first_day,
         earlier=(first_day - timedelta(days=7)).isoformat(),
         counts=status_counts(session=session, channel_id=channel_id),
+        token_warnings=token_warnings(session.connection(), settings=settings),
         waiting=waiting_posts(session=session, limit=10),
         channels=channel_options(session=session),
         statuses=STATUSES,
