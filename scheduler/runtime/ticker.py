@@ -15,6 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
+from adapters import platform_client
 from adapters.deadline import make_client
 from config import Settings
 from scheduler.access.tokens import check_meta_tokens, refresh_due_x_tokens
@@ -59,10 +60,8 @@ def _guard(name: str, fn: Any) -> Any:
 def _add_token_jobs(sched: BackgroundScheduler, *, settings: Settings, engine: Engine) -> None:
     """X token refresh (every ``token_refresh_interval_seconds``) and the Meta expiry check
     (first a minute after start, then every ``meta_token_check_interval_seconds``)."""
-    token_client = httpx.Client(
-        timeout=httpx.Timeout(settings.http.read_timeout, connect=settings.http.connect_timeout),
-        headers={"User-Agent": "newsrelay-token-keeper"},
-    )
+    # Token calls get the same per-request deadline as every other platform call.
+    token_client = platform_client(settings)
     sched.add_job(
         _guard(
             "x_tokens",
