@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from adapters.base import ChannelSettings
 from config import Settings
 from scheduler.access.crypto import decrypt_credentials, encrypt_credentials
+from scheduler.editorial.lifecycle import DISPATCHABLE, HELD_BY_CHANNEL
 from scheduler.models import Channel, ChannelStatus, PlatformName, Post, PostStatus, utcnow
 from scheduler.ops.audit import record_audit
 
@@ -148,7 +149,7 @@ def set_channel_status(
         for post in session.exec(
             select(Post).where(
                 Post.channel_id == channel.id,
-                Post.status.in_([PostStatus.HELD, PostStatus.NEEDS_REAUTH]),  # type: ignore[attr-defined]
+                col(Post.status).in_(sorted(HELD_BY_CHANNEL)),
             )
         ):
             post.status = PostStatus.SCHEDULED
@@ -159,7 +160,7 @@ def set_channel_status(
         for post in session.exec(
             select(Post).where(
                 Post.channel_id == channel.id,
-                Post.status.in_([PostStatus.SCHEDULED, PostStatus.RETRY_WAIT]),  # type: ignore[attr-defined]
+                col(Post.status).in_(sorted(DISPATCHABLE)),
             )
         ):
             post.status = PostStatus.HELD

@@ -104,24 +104,6 @@ class PostStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-#: Posts that will not change again without a person.
-FINAL_POST_STATUSES = frozenset(
-    {PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.CANCELLED, PostStatus.NEEDS_REVIEW}
-)
-#: Posts whose text may still be (re-)rendered from the article.
-RERENDERABLE_POST_STATUSES = frozenset(
-    {
-        PostStatus.RENDERING,
-        PostStatus.DRAFT,
-        PostStatus.PENDING_APPROVAL,
-        PostStatus.SCHEDULED,
-        PostStatus.HELD,
-        PostStatus.RETRY_WAIT,
-        PostStatus.NEEDS_REAUTH,
-    }
-)
-
-
 class AttemptStatus(StrEnum):
     ENQUEUED = "enqueued"
     STARTED = "started"
@@ -350,3 +332,8 @@ class WebhookReceipt(SQLModel, table=True):
 
     signature: str = Field(primary_key=True, max_length=128)
     received_at: datetime = _created()
+
+
+def clip_text(text: str | None, limit: int = 2000) -> str | None:
+    """``text`` cut to ``limit`` characters (the longest message a text column holds)."""
+    return text[:limit] if text else text

@@ -26,7 +26,7 @@ from scheduler.db.engine import session_scope
 from scheduler.intake.articles import ingest_article
 from scheduler.intake.htmltext import html_to_text
 from scheduler.intake.schemas import InvalidInput, parse_article
-from scheduler.models import Article, FeedSource, utcnow
+from scheduler.models import Article, FeedSource, clip_text, utcnow
 from scheduler.runtime.logs import get_logger
 
 log = get_logger(__name__)
@@ -266,7 +266,7 @@ def _record_failure(engine: Engine, feed_id: uuid.UUID, result: PollResult, now:
         feed.consecutive_failures += 1
         feed.last_polled_at = now
         feed.last_status = result.http_status
-        feed.last_error = (result.error or "unknown error")[:2000]
+        feed.last_error = clip_text(result.error or "unknown error")
         feed.next_poll_at = now + retry_delay(feed.consecutive_failures, feed.interval_seconds)
         session.add(feed)
         failures, next_at = feed.consecutive_failures, feed.next_poll_at

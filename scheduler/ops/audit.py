@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from scheduler.db.cursors import decode_cursor, encode_cursor
-from scheduler.models import AuditEvent, utcnow
+from scheduler.models import AuditEvent, clip_text, utcnow
 
 
 def record_audit(
@@ -32,7 +32,7 @@ def record_audit(
         article_id=article_id,
         post_id=post_id,
         channel_id=channel_id,
-        detail=detail[:2000] if detail else None,
+        detail=clip_text(detail) or None,
         before=before or {},
         after=after or {},
     )
@@ -72,7 +72,7 @@ def add_audit_row(
             "article_id": article_id,
             "post_id": post_id,
             "channel_id": channel_id,
-            "detail": detail[:2000] if detail else None,
+            "detail": clip_text(detail) or None,
             "before": before or {},
             "after": after or {},
         },

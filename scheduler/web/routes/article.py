@@ -19,7 +19,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from config import Settings
 from scheduler.api.deps import SessionDep, SettingsDep
 from scheduler.editorial import actions as post_services
-from scheduler.editorial.lifecycle import CANCELLABLE, EDITABLE, RETRYABLE, SCHEDULABLE
+from scheduler.editorial.lifecycle import (
+    APPROVABLE,
+    CANCELLABLE,
+    EDITABLE,
+    RETRYABLE,
+    SCHEDULABLE,
+)
 from scheduler.intake.schemas import InvalidInput
 from scheduler.models import Channel, Post, PostStatus
 from scheduler.web import clock
@@ -104,7 +110,7 @@ def article_page(
         cancellable=CANCELLABLE,
         schedulable=SCHEDULABLE,
         retryable=RETRYABLE,
-        approvable=frozenset({PostStatus.PENDING_APPROVAL, PostStatus.DRAFT}),
+        approvable=APPROVABLE,
         zone_abbr=lambda tz: clock.zone_abbr(datetime.now(clock.zone(tz))),
     )
 
