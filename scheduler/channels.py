@@ -13,6 +13,7 @@ from adapters.base import ChannelSettings
 from config import Settings
 from scheduler.access.crypto import decrypt_credentials, encrypt_credentials
 from scheduler.editorial.lifecycle import DISPATCHABLE, HELD_BY_CHANNEL
+from scheduler.errors import NotFound
 from scheduler.models import Channel, ChannelStatus, PlatformName, Post, PostStatus, utcnow
 from scheduler.ops.audit import record_audit
 
@@ -24,7 +25,7 @@ SANDBOX_ACCOUNTS = {
 }
 
 
-class ChannelNotFound(LookupError):
+class ChannelNotFound(NotFound):
     """No channel with that id or name."""
 
 

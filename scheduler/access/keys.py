@@ -8,11 +8,12 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from scheduler.access.auth import _key_hash, create_api_key
+from scheduler.errors import NotFound
 from scheduler.models import ApiKey, Role, utcnow
 from scheduler.ops.audit import record_audit
 
 
-class KeyNotFound(LookupError):
+class KeyNotFound(NotFound):
     """No API key with that id."""
 
 

@@ -51,6 +51,7 @@ from scheduler.editorial.queries import (
     post_row,
 )
 from scheduler.editorial.rendering import payload_from_post
+from scheduler.errors import NotFound
 from scheduler.intake.schemas import InvalidInput
 from scheduler.models import (
     Article,
@@ -91,7 +92,7 @@ MAX_TEXT_LENGTH = 10_000
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
 
 
-class PostNotFound(LookupError):
+class PostNotFound(NotFound):
     """No post with that id."""
 
 

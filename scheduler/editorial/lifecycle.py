@@ -11,8 +11,6 @@ _S = PostStatus
 
 # --- named groups of post states: the one place each is spelled out -----------------------------
 
-#: Posts that will not change again without a person.
-FINAL = frozenset({_S.PUBLISHED, _S.FAILED, _S.CANCELLED, _S.NEEDS_REVIEW})
 #: Posts not yet handed to a worker, whose text may still be (re-)rendered from the article.  An
 #: unpublish in the CMS cancels exactly these: queued and publishing posts are in flight, and
 #: published, unknown and needs_review posts may already be public, so a person decides.

@@ -15,12 +15,13 @@ from sqlmodel import Session, col, select
 
 from scheduler.db.cursors import InvalidCursor, decode_cursor, encode_cursor
 from scheduler.editorial.queries import post_row
+from scheduler.errors import NotFound
 from scheduler.intake.articles import IntakeResult, ingest_article
 from scheduler.intake.schemas import InvalidInput, parse_article
 from scheduler.models import Article, Channel, Post
 
 
-class ArticleNotFound(LookupError):
+class ArticleNotFound(NotFound):
     """No article with that id."""
 
 

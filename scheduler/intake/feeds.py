@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from scheduler.db.engine import session_scope
+from scheduler.errors import NotFound
 from scheduler.intake.articles import ingest_article
 from scheduler.intake.htmltext import html_to_text
 from scheduler.intake.schemas import InvalidInput, parse_article
@@ -40,7 +41,7 @@ MAX_ITEM_AGE = timedelta(days=2)
 USER_AGENT = "newsrelay-feed-poller/0.1 (+https://github.com/newsrelay)"
 
 
-class FeedNotFound(LookupError):
+class FeedNotFound(NotFound):
     """No feed with that id or name."""
 
 

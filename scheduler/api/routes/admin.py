@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 from sqlmodel import Session
 
-from scheduler.access.keys import KeyNotFound, issue_api_key, key_row, list_api_keys, revoke_api_key
+from scheduler.access.keys import issue_api_key, key_row, list_api_keys, revoke_api_key
 from scheduler.api.deps import AdminDep, SessionDep, SettingsDep
 from scheduler.api.errors import ApiError
 from scheduler.api.schemas.ops import (
@@ -29,7 +29,6 @@ from scheduler.api.schemas.ops import (
 )
 from scheduler.channels import (
     ChannelConflict,
-    ChannelNotFound,
     channel_health,
     channel_health_row,
     channel_name_taken,
@@ -47,13 +46,6 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: PROBLEMS[401] | {"description
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: PROBLEMS[401] | {"description": "The name is taken"}
 }
-
-
-def _channel(session: Session, channel_id: uuid.UUID) -> Channel:
-    try:
-        return get_channel(session=session, channel_id=channel_id)
-    except ChannelNotFound as exc:
-        raise ApiError(404, "Not found", str(exc)) from None
 
 
 def _health(session: Session, channel: Channel) -> dict[str, Any]:
@@ -101,7 +93,7 @@ def admin_update_channel(
     channel_id: uuid.UUID, body: ChannelUpdate, session: SessionDep, principal: AdminDep
 ) -> dict[str, Any]:
     """Rename a channel or change its timezone or settings (fields left out stay as they are)."""
-    channel = _channel(session, channel_id)
+    channel = get_channel(session=session, channel_id=channel_id)
     try:
         update_channel(
             session=session,
@@ -125,7 +117,7 @@ def admin_replace_credentials(
     principal: AdminDep,
 ) -> dict[str, Any]:
     """Replace the credentials (write-only); a channel waiting for re-authorisation resumes."""
-    channel = _channel(session, channel_id)
+    channel = get_channel(session=session, channel_id=channel_id)
     replace_credentials(
         session=session,
         settings=settings,
@@ -152,7 +144,4 @@ def admin_create_key(body: KeyCreate, session: SessionDep, principal: AdminDep) 
 @router.delete("/keys/{key_id}", response_model=KeyOut, responses=NOT_FOUND)
 def admin_revoke_key(key_id: uuid.UUID, session: SessionDep, principal: AdminDep) -> dict[str, Any]:
     """Revoke a key: requests with it are refused from now on."""
-    try:
-        return key_row(revoke_api_key(session=session, key_id=key_id, actor=principal.actor))
-    except KeyNotFound as exc:
-        raise ApiError(404, "Not found", str(exc)) from None
+    return key_row(revoke_api_key(session=session, key_id=key_id, actor=principal.actor))

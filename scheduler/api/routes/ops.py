@@ -39,7 +39,6 @@ from scheduler.api.schemas.ops import (
 )
 from scheduler.channels import (
     ChannelConflict,
-    ChannelNotFound,
     channel_health,
     channel_health_row,
     channel_post_counts,
@@ -86,13 +85,6 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 
 def _bad_cursor(exc: InvalidCursor) -> ApiError:
     return ApiError(422, "Invalid input", str(exc), errors=[f"cursor: {exc}"])
-
-
-def _channel(session: Any, channel_id: uuid.UUID) -> Channel:
-    try:
-        return get_channel(session=session, channel_id=channel_id)
-    except ChannelNotFound as exc:
-        raise ApiError(404, "Not found", str(exc)) from None
 
 
 @router.get("/deliveries", response_model=DeliveryPage)
@@ -241,7 +233,7 @@ def pause(
     channel_id: uuid.UUID, body: ReasonIn, session: SessionDep, principal: OpsDep
 ) -> dict[str, Any]:
     """Hold the channel's scheduled posts until it is resumed."""
-    channel = _channel(session, channel_id)
+    channel = get_channel(session=session, channel_id=channel_id)
     try:
         pause_channel(session=session, channel=channel, reason=body.reason, actor=principal.actor)
     except ChannelConflict as exc:
@@ -257,7 +249,7 @@ def pause(
 )
 def resume(channel_id: uuid.UUID, session: SessionDep, principal: OpsDep) -> dict[str, Any]:
     """Release the channel's held posts back to their schedule."""
-    channel = _channel(session, channel_id)
+    channel = get_channel(session=session, channel_id=channel_id)
     try:
         resume_channel(session=session, channel=channel, actor=principal.actor)
     except ChannelConflict as exc:
@@ -273,7 +265,7 @@ def resume(channel_id: uuid.UUID, session: SessionDep, principal: OpsDep) -> dic
 )
 def reconnected(channel_id: uuid.UUID, session: SessionDep, principal: OpsDep) -> dict[str, Any]:
     """The account was re-authorised: mark the channel active and release its waiting posts."""
-    channel = _channel(session, channel_id)
+    channel = get_channel(session=session, channel_id=channel_id)
     try:
         mark_reconnected(session=session, channel=channel, actor=principal.actor)
     except ChannelConflict as exc:

@@ -34,10 +34,8 @@ from scheduler.api.schemas.posts import (
     Source,
     SourceApproval,
 )
-from scheduler.channels import ChannelNotFound
 from scheduler.editorial.actions import (
     PostActionRefused,
-    PostNotFound,
     approve_post,
     cancel_post,
     edit_post_text,
@@ -50,7 +48,6 @@ from scheduler.editorial.actions import (
     set_source_approval,
 )
 from scheduler.editorial.newsdesk import (
-    ArticleNotFound,
     get_article_detail,
     list_articles,
     submit_article,
@@ -80,13 +77,10 @@ ChannelFilter = Annotated[
 
 @contextmanager
 def _domain_errors() -> Iterator[None]:
-    """Turn the services' domain errors into problem+json answers."""
+    """Turn a refused post action into a 409 problem+json (not-found errors are answered by
+    the app's NotFound handler)."""
     try:
         yield
-    except (PostNotFound, ArticleNotFound) as exc:
-        raise ApiError(404, "Not found", str(exc)) from None
-    except ChannelNotFound as exc:
-        raise ApiError(404, "Not found", f"There is no channel with that id ({exc}).") from None
     except PostActionRefused as exc:
         raise ApiError(409, "Not possible now", str(exc)) from None
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from config import Settings
@@ -26,6 +26,7 @@ from scheduler.editorial.lifecycle import (
     RETRYABLE,
     SCHEDULABLE,
 )
+from scheduler.editorial.newsdesk import ArticleNotFound
 from scheduler.intake.schemas import InvalidInput
 from scheduler.models import Channel, Post, PostStatus
 from scheduler.web import clock
@@ -97,7 +98,7 @@ def article_page(
 ) -> HTMLResponse:
     found = article_with_posts(session=session, article_id=article_id)
     if found is None:
-        raise HTTPException(404)
+        raise ArticleNotFound(f"There is no article with id {article_id}.")
     article, posts = found
     return render(
         request,
