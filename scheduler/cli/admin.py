@@ -43,6 +43,38 @@ def keys_create(
     typer.echo(key)
 
 
+@keys_app.command("rotate-encryption")
+def keys_rotate_encryption(as_json: JsonFlag = False) -> None:
+    """Re-encrypt every channel's credentials with the first of NEWSRELAY_ENCRYPTION_KEYS.
+
+    One transaction; values already on the newest key are left alone, so running it twice is
+    harmless.  Prints counts only, never a key or a credential.
+    """
+    from scheduler.access.crypto import EncryptionKeysInvalid, newest_key
+    from scheduler.access.rotation import rotate_encryption
+    from scheduler.db.engine import session_scope
+    from scheduler.runtime.bootstrap import ensure_ready
+
+    settings = load_settings()
+    try:
+        newest_key(settings)
+    except EncryptionKeysInvalid as exc:
+        fail(str(exc))
+    engine = ensure_ready(settings, sandbox_channels=False)
+    try:
+        with session_scope(engine) as session:
+            result = rotate_encryption(session=session, settings=settings, actor="cli")
+    except ValueError as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json({"rotated": result.rotated, "already_current": result.current})
+    else:
+        typer.echo(
+            f"rotated {result.rotated} encrypted value(s) to the newest key; "
+            f"{result.current} already used it"
+        )
+
+
 @users_app.command("create")
 def users_create(
     role: Annotated[str, typer.Option(help=ROLE_HELP)],
