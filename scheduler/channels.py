@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from adapters.base import ChannelSettings
@@ -183,7 +184,7 @@ class ChannelConflict(ValueError):
     """The channel's state does not allow that change (the message says what to do instead)."""
 
 
-def channel_health(*, session: Session) -> list[dict[str, Any]]:
+def channel_health(*, session: Session) -> list[ChannelHealth]:
     """Every channel's health for ops, with post counts by status; never its credentials."""
     counts: dict[uuid.UUID, dict[str, int]] = {}
     rows = session.execute(
@@ -200,27 +201,49 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def channel_health_row(channel: Channel, post_counts: dict[str, int]) -> dict[str, Any]:
+class ChannelHealth(BaseModel):
+    """A channel's state for ops; credentials are never included."""
+
+    id: str
+    platform: str
+    name: str
+    account_id: str
+    timezone: str
+    status: str
+    status_reason: str | None
+    settings: dict[str, Any]
+    last_success_at: str | None
+    last_error_at: str | None
+    last_error: str | None
+    rate_limit: dict[str, Any]
+    rate_limited_until: str | None
+    token_expires_at: str | None
+    has_credentials: bool
+    posts: dict[str, int] = Field(description="Number of posts by status")
+    created_at: str
+
+
+def channel_health_row(channel: Channel, post_counts: dict[str, int]) -> ChannelHealth:
     """One channel as ops and admins see it (an allow-list of fields: no credentials)."""
-    return {
-        "id": str(channel.id),
-        "platform": str(channel.platform),
-        "name": channel.name,
-        "account_id": channel.account_id,
-        "timezone": channel.timezone,
-        "status": str(channel.status),
-        "status_reason": channel.status_reason,
-        "settings": channel.settings,
-        "last_success_at": _iso(channel.last_success_at),
-        "last_error_at": _iso(channel.last_error_at),
-        "last_error": channel.last_error,
-        "rate_limit": channel.rate_limit,
-        "rate_limited_until": _iso(channel.rate_limited_until),
-        "token_expires_at": _iso(channel.token_expires_at),
-        "has_credentials": bool(channel.credentials_encrypted),
-        "posts": post_counts,
-        "created_at": channel.created_at.isoformat(),
-    }
+    return ChannelHealth(
+        id=str(channel.id),
+        platform=str(channel.platform),
+        name=channel.name,
+        account_id=channel.account_id,
+        timezone=channel.timezone,
+        status=str(channel.status),
+        status_reason=channel.status_reason,
+        settings=channel.settings,
+        last_success_at=_iso(channel.last_success_at),
+        last_error_at=_iso(channel.last_error_at),
+        last_error=channel.last_error,
+        rate_limit=channel.rate_limit,
+        rate_limited_until=_iso(channel.rate_limited_until),
+        token_expires_at=_iso(channel.token_expires_at),
+        has_credentials=bool(channel.credentials_encrypted),
+        posts=post_counts,
+        created_at=channel.created_at.isoformat(),
+    )
 
 
 def channel_post_counts(*, session: Session, channel_id: uuid.UUID) -> dict[str, int]:

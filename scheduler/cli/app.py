@@ -138,7 +138,7 @@ def posts_list(
         fail(f"unknown status {status!r}; one of: {', '.join(s.value for s in PostStatus)}")
     engine = ensure_ready(load_settings())
     with session_scope(engine) as session:
-        rows = list_post_rows(session=session, status=status, limit=limit)
+        rows = [r.model_dump() for r in list_post_rows(session=session, status=status, limit=limit)]
     if as_json:
         emit_json({"posts": rows})
         return
@@ -211,7 +211,10 @@ def deliveries(
             )
 
     with session_scope(engine) as session:
-        rows = list_deliveries(session=session, limit=limit, status=status, channel=channel)
+        rows = [
+            r.model_dump()
+            for r in list_deliveries(session=session, limit=limit, status=status, channel=channel)
+        ]
     if as_json and not follow:
         emit_json({"deliveries": rows})
         return
@@ -223,13 +226,16 @@ def deliveries(
         while True:
             time.sleep(1)
             with session_scope(engine) as session:
-                new = list_deliveries(
-                    session=session,
-                    limit=1000,
-                    finished_after=since,
-                    status=status,
-                    channel=channel,
-                )
+                new = [
+                    r.model_dump()
+                    for r in list_deliveries(
+                        session=session,
+                        limit=1000,
+                        finished_after=since,
+                        status=status,
+                        channel=channel,
+                    )
+                ]
             if new:
                 since = max(datetime.fromisoformat(r["finished_at"]) for r in new)
                 show(new)

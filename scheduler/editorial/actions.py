@@ -44,6 +44,8 @@ from scheduler.editorial.lifecycle import (
     released_status,
 )
 from scheduler.editorial.queries import (
+    PostDetail,
+    PostSummary,
     effective_text,
     list_post_rows,
     page_posts,
@@ -113,7 +115,7 @@ def list_posts(
     scheduled_to: datetime | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[PostSummary], str | None]:
     """One keyset page of posts (soonest first) and the next page's cursor, or None at the end.
 
     ``channel`` is a channel id or a platform name.  Raises InvalidInput for bad filters.
@@ -130,7 +132,7 @@ def list_posts(
     )
 
 
-def get_post(*, session: Session, post_id: uuid.UUID) -> dict[str, Any]:
+def get_post(*, session: Session, post_id: uuid.UUID) -> PostDetail:
     """One post in detail: texts, link, media, problems, approval, attempts, article, channel."""
     detail = post_detail(session=session, post_id=post_id)
     if detail is None:

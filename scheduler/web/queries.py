@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from scheduler.channels import channel_health_row, list_channels
+from scheduler.channels import ChannelHealth, channel_health_row, list_channels
 from scheduler.db.cursors import decode_cursor, encode_cursor
 from scheduler.editorial.lifecycle import APPROVABLE, NEEDS_ATTENTION
 from scheduler.models import Article, Channel, DeliveryAttempt, Post
@@ -255,7 +255,7 @@ def post_channel_zone(*, session: Session, post_id: uuid.UUID) -> str | None:
     return str(value[0]) if value else None
 
 
-def channel_health_rows(*, session: Session) -> list[dict[str, Any]]:
+def channel_health_rows(*, session: Session) -> list[ChannelHealth]:
     """Every channel's health row (as the ops API shows it) with counts of posts needing care."""
     counts: dict[uuid.UUID, dict[str, int]] = {}
     rows = session.execute(

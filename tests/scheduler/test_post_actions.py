@@ -153,7 +153,7 @@ def test_valid_edit_of_a_draft_puts_it_back_on_the_schedule(
     assert post.problems == [] and post.last_error is None
     assert post.edited_by == EDITOR
     with Session(engine) as s:
-        assert get_post(session=s, post_id=x)["text"] == "Dar in Istanbul for Gaza talks"
+        assert get_post(session=s, post_id=x).text == "Dar in Istanbul for Gaza talks"
 
 
 def test_valid_edit_of_a_draft_on_an_approval_channel_waits_for_approval(
@@ -296,7 +296,7 @@ def test_scheduling_with_a_plus_five_offset_stores_the_utc_instant(
     assert stored == at and stored is not None
     assert stored.utcoffset() == timedelta(0) and stored.hour == 13
     with Session(engine) as s:
-        detail = get_post(session=s, post_id=x)
+        detail = get_post(session=s, post_id=x).model_dump()
     assert detail["scheduled_at_local"].endswith("+05:00")
     assert detail["scheduled_at_local"].startswith(at.date().isoformat() + "T18:00:00")
 
@@ -476,7 +476,7 @@ def test_a_source_that_requires_approval_sends_rendered_posts_to_approval(
         status = format_post(engine=engine, post_id=x.id, settings=settings, client=client)
     assert status == PostStatus.PENDING_APPROVAL
     with Session(engine) as s:
-        assert get_post(session=s, post_id=x.id)["requires_approval"] is True
+        assert get_post(session=s, post_id=x.id).requires_approval is True
 
 
 # --- listing --------------------------------------------------------------------------------------
@@ -493,7 +493,7 @@ def test_keyset_pages_have_no_duplicates_or_omissions_while_posts_are_inserted(
     for page_no in range(100):
         with Session(engine) as s:
             rows, cursor = list_posts(session=s, limit=4, cursor=cursor)
-        seen += [r["id"] for r in rows]
+        seen += [r.id for r in rows]
         # Posts arrive while the editor pages: before, within and after the pages read so far.
         seed(engine, article_json, f"new{page_no}", hours=0.5 + page_no)
         if cursor is None:
@@ -515,10 +515,10 @@ def test_listing_filters_by_status_platform_and_time_window(
         window, _ = list_posts(
             session=s, scheduled_from=utcnow(), scheduled_to=utcnow() + timedelta(hours=2)
         )
-    assert [r["id"] for r in drafts] == [str(soon["x"])]
-    assert {r["channel"] for r in xs} == {"x"} and len(xs) == 2
-    assert {r["channel_id"] for r in by_id} == {str(channels["facebook"])}
-    assert {r["id"] for r in window} == {str(p) for p in soon.values()}
+    assert [r.id for r in drafts] == [str(soon["x"])]
+    assert {r.channel for r in xs} == {"x"} and len(xs) == 2
+    assert {r.channel_id for r in by_id} == {str(channels["facebook"])}
+    assert {r.id for r in window} == {str(p) for p in soon.values()}
     with Session(engine) as s, pytest.raises(InvalidInput, match="channel"):
         list_posts(session=s, channel="myspace")
     with Session(engine) as s, pytest.raises(InvalidInput, match="cursor"):
@@ -531,7 +531,7 @@ def test_post_detail_has_article_channel_approval_and_attempts(
     fb = seed(engine, article_json, hours=-0.1)["facebook"]
     claim_due_posts(engine=engine, now=utcnow(), batch=10, lease_seconds=60)
     with Session(engine) as s:
-        d = get_post(session=s, post_id=fb)
+        d = get_post(session=s, post_id=fb).model_dump()
     assert d["article_title"] == article_json["title"] and d["article_url"] == article_json["url"]
     assert d["channel"] == "facebook" and d["channel_timezone"] == "Asia/Karachi"
     assert d["attempts"]["count"] == 1 and d["attempts"]["last_status"] == "enqueued"

@@ -48,7 +48,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _health(session: Session, channel: Channel) -> dict[str, Any]:
+def _health(session: Session, channel: Channel) -> ChannelHealth:
     session.flush()
     return channel_health_row(channel, channel_post_counts(session=session, channel_id=channel.id))
 
@@ -67,7 +67,7 @@ def admin_list_channels(session: SessionDep, _: AdminDep) -> dict[str, Any]:
 @router.post("/channels", status_code=201, response_model=ChannelHealth, responses=CONFLICT)
 def admin_create_channel(
     body: ChannelCreate, session: SessionDep, settings: SettingsDep, principal: AdminDep
-) -> dict[str, Any]:
+) -> ChannelHealth:
     """Connect an account; its credentials are stored encrypted and never shown again."""
     _name_free(session, body.name)
     channel = create_channel(
@@ -91,7 +91,7 @@ def admin_create_channel(
 )
 def admin_update_channel(
     channel_id: uuid.UUID, body: ChannelUpdate, session: SessionDep, principal: AdminDep
-) -> dict[str, Any]:
+) -> ChannelHealth:
     """Rename a channel or change its timezone or settings (fields left out stay as they are)."""
     channel = get_channel(session=session, channel_id=channel_id)
     try:
@@ -115,7 +115,7 @@ def admin_replace_credentials(
     session: SessionDep,
     settings: SettingsDep,
     principal: AdminDep,
-) -> dict[str, Any]:
+) -> ChannelHealth:
     """Replace the credentials (write-only); a channel waiting for re-authorisation resumes."""
     channel = get_channel(session=session, channel_id=channel_id)
     replace_credentials(
@@ -135,13 +135,13 @@ def admin_list_keys(session: SessionDep, _: AdminDep) -> dict[str, Any]:
 
 
 @router.post("/keys", status_code=201, response_model=KeyCreated)
-def admin_create_key(body: KeyCreate, session: SessionDep, principal: AdminDep) -> dict[str, Any]:
+def admin_create_key(body: KeyCreate, session: SessionDep, principal: AdminDep) -> KeyCreated:
     """Issue a key; the response is the only time the key itself is shown."""
     row, key = issue_api_key(session=session, name=body.name, role=body.role, actor=principal.actor)
-    return key_row(row) | {"key": key}
+    return KeyCreated(**key_row(row).model_dump(), key=key)
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut, responses=NOT_FOUND)
-def admin_revoke_key(key_id: uuid.UUID, session: SessionDep, principal: AdminDep) -> dict[str, Any]:
+def admin_revoke_key(key_id: uuid.UUID, session: SessionDep, principal: AdminDep) -> KeyOut:
     """Revoke a key: requests with it are refused from now on."""
     return key_row(revoke_api_key(session=session, key_id=key_id, actor=principal.actor))

@@ -52,6 +52,7 @@ from scheduler.db.engine import session_scope
 from scheduler.models import AttemptStatus, Channel, Role, utcnow
 from scheduler.ops.audit import AuditFilter, page_audit_events
 from scheduler.ops.delivery_log import (
+    Delivery,
     DeliveryFilter,
     finished_after,
     finished_late,
@@ -114,8 +115,8 @@ def list_deliveries(
     return {"deliveries": rows, "next_cursor": next_cursor}
 
 
-def _sse(row: dict[str, Any], event_id: str) -> str:
-    data = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+def _sse(row: Delivery, event_id: str) -> str:
+    data = json.dumps(row.model_dump(), ensure_ascii=False, separators=(",", ":"))
     return f"id: {event_id}\nevent: delivery\ndata: {data}\n\n"
 
 
@@ -127,16 +128,17 @@ class _Tail:
         self.after = after
         self.seen: dict[str, datetime] = {}
 
-    def poll(self, *, backlog: bool) -> list[tuple[dict[str, Any], str]]:
+    def poll(self, *, backlog: bool) -> list[tuple[Delivery, str]]:
         with session_scope(self.engine) as session:
             rows = finished_after(session=session, after=self.after)
             if not backlog and self.after is not None:
                 late = finished_late(session=session, after=self.after, window=LATE_COMMIT_WINDOW)
-                rows = [r for r in late if r[0]["id"] not in self.seen] + rows
-        fresh = [r for r in rows if r[0]["id"] not in self.seen]
+                rows = [r for r in late if r[0].id not in self.seen] + rows
+        fresh = [r for r in rows if r[0].id not in self.seen]
         for row, cursor in fresh:
-            at = datetime.fromisoformat(row["finished_at"])
-            self.seen[row["id"]] = at
+            assert row.finished_at is not None  # the tail reads finished attempts only
+            at = datetime.fromisoformat(row.finished_at)
+            self.seen[row.id] = at
             position = decode_cursor(cursor)
             if self.after is None or position > self.after:
                 self.after = position
@@ -220,7 +222,7 @@ def list_channels(session: SessionDep, _: OpsDep) -> dict[str, Any]:
     return {"channels": channel_health(session=session)}
 
 
-def _health(session: Any, channel: Channel) -> dict[str, Any]:
+def _health(session: Any, channel: Channel) -> ChannelHealth:
     return channel_health_row(channel, channel_post_counts(session=session, channel_id=channel.id))
 
 
@@ -231,7 +233,7 @@ def _health(session: Any, channel: Channel) -> dict[str, Any]:
 )
 def pause(
     channel_id: uuid.UUID, body: ReasonIn, session: SessionDep, principal: OpsDep
-) -> dict[str, Any]:
+) -> ChannelHealth:
     """Hold the channel's scheduled posts until it is resumed."""
     channel = get_channel(session=session, channel_id=channel_id)
     try:
@@ -247,7 +249,7 @@ def pause(
     response_model=ChannelHealth,
     responses={**NOT_FOUND, **CONFLICT},
 )
-def resume(channel_id: uuid.UUID, session: SessionDep, principal: OpsDep) -> dict[str, Any]:
+def resume(channel_id: uuid.UUID, session: SessionDep, principal: OpsDep) -> ChannelHealth:
     """Release the channel's held posts back to their schedule."""
     channel = get_channel(session=session, channel_id=channel_id)
     try:
@@ -263,7 +265,7 @@ def resume(channel_id: uuid.UUID, session: SessionDep, principal: OpsDep) -> dic
     response_model=ChannelHealth,
     responses={**NOT_FOUND, **CONFLICT},
 )
-def reconnected(channel_id: uuid.UUID, session: SessionDep, principal: OpsDep) -> dict[str, Any]:
+def reconnected(channel_id: uuid.UUID, session: SessionDep, principal: OpsDep) -> ChannelHealth:
     """The account was re-authorised: mark the channel active and release its waiting posts."""
     channel = get_channel(session=session, channel_id=channel_id)
     try:

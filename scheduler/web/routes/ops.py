@@ -88,7 +88,7 @@ def deliveries(
         session=session,
         channels=channel_options(session=session),
         health=health,
-        needs_reauth=[c for c in health if c["status"] == "needs_reauth"],
+        needs_reauth=[c for c in health if c.status == "needs_reauth"],
         statuses=ATTEMPT_STATUSES,
         **context,
     )
