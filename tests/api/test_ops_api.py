@@ -16,7 +16,8 @@ from scheduler.db.cursors import encode_cursor
 from scheduler.db.engine import session_scope
 from scheduler.models import AttemptStatus, Channel, ChannelStatus, Post, PostStatus, utcnow
 from scheduler.ops.state import DISPATCHER_HEARTBEAT, WORKER_HEARTBEAT_PREFIX, beat
-from tests.api.conftest import ApiHarness, add_attempt, seed_article
+from tests.api.conftest import ApiHarness
+from tests.utils.factories import add_attempt, by_platform, seed_article
 
 ZERO = uuid.UUID(int=0)
 
@@ -27,14 +28,10 @@ def _get(api: ApiHarness, path: str, role: str = "ops", **params: Any) -> Any:
     return response.json()
 
 
-def _by_platform(posts: list[Post]) -> dict[str, Post]:
-    return {str(p.platform): p for p in posts}
-
-
 def test_deliveries_filter_by_status_channel_error_class_and_time_range(
     api: ApiHarness, article_json: dict[str, Any]
 ) -> None:
-    posts = _by_platform(seed_article(api.engine, article_json))
+    posts = by_platform(seed_article(api.engine, article_json))
     ok_x = add_attempt(api.engine, posts["x"], minutes_ago=30)
     failed_ig = add_attempt(
         api.engine,
@@ -133,7 +130,7 @@ def _stream(
 def test_delivery_stream_sends_backlog_after_last_event_id_then_new_attempts(
     api: ApiHarness, article_json: dict[str, Any]
 ) -> None:
-    posts = _by_platform(seed_article(api.engine, article_json))
+    posts = by_platform(seed_article(api.engine, article_json))
     first = add_attempt(api.engine, posts["x"], minutes_ago=5)
     second = add_attempt(api.engine, posts["instagram"], status=AttemptStatus.FAILED, minutes_ago=4)
     replay = _stream(api, seconds=0.1, after=encode_cursor(utcnow() - timedelta(days=1), ZERO))
@@ -175,7 +172,7 @@ def _channel_row(api: ApiHarness, channel_id: Any) -> dict[str, Any]:
 def test_channel_pause_holds_scheduled_posts_and_resume_releases_them(
     api: ApiHarness, article_json: dict[str, Any]
 ) -> None:
-    x_post = _by_platform(seed_article(api.engine, article_json))["x"]
+    x_post = by_platform(seed_article(api.engine, article_json))["x"]
     url = f"/api/v1/channels/{x_post.channel_id}"
     paused = api.client.post(
         f"{url}/pause", json={"reason": "account under review"}, headers=api.headers("ops")
@@ -206,7 +203,7 @@ def test_channel_pause_holds_scheduled_posts_and_resume_releases_them(
 def test_reconnected_activates_a_needs_reauth_channel_and_releases_its_posts(
     api: ApiHarness, article_json: dict[str, Any]
 ) -> None:
-    ig_post = _by_platform(seed_article(api.engine, article_json))["instagram"]
+    ig_post = by_platform(seed_article(api.engine, article_json))["instagram"]
     with session_scope(api.engine) as s:
         channel = s.get(Channel, ig_post.channel_id)
         assert channel is not None
@@ -228,7 +225,7 @@ def test_reconnected_activates_a_needs_reauth_channel_and_releases_its_posts(
 def test_channels_health_shows_state_and_counts_but_never_credentials(
     api: ApiHarness, article_json: dict[str, Any]
 ) -> None:
-    posts = _by_platform(seed_article(api.engine, article_json))
+    posts = by_platform(seed_article(api.engine, article_json))
     _set_status(api, posts["x"].id, PostStatus.PUBLISHED)
     response = api.client.get("/api/v1/channels", headers=api.headers("ops"))
     rows = {r["platform"]: r for r in response.json()["channels"]}
@@ -302,7 +299,7 @@ def _metric(text: str, name: str, **labels: str) -> float:
 def test_metrics_report_posts_deliveries_lateness_latency_and_liveness(
     api: ApiHarness, article_json: dict[str, Any]
 ) -> None:
-    posts = _by_platform(seed_article(api.engine, article_json))
+    posts = by_platform(seed_article(api.engine, article_json))
     add_attempt(api.engine, posts["x"], latency_ms=300)
     add_attempt(
         api.engine,
@@ -403,7 +400,7 @@ def test_admin_issues_a_key_once_lists_it_without_secrets_and_revocation_locks_i
 def test_admin_updates_channel_settings_and_replaces_credentials_of_a_needs_reauth_channel(
     api: ApiHarness, article_json: dict[str, Any]
 ) -> None:
-    fb_post = _by_platform(seed_article(api.engine, article_json))["facebook"]
+    fb_post = by_platform(seed_article(api.engine, article_json))["facebook"]
     url = f"/api/v1/admin/channels/{fb_post.channel_id}"
     patched = api.client.patch(
         url,

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from config import Settings
-from scheduler.channels import ensure_sandbox_channels, set_channel_status
+from scheduler.channels import set_channel_status
 from scheduler.db.engine import session_scope
 from scheduler.delivery.attempt import deliver_attempt
 from scheduler.delivery.dispatch import claim_due_posts
@@ -44,6 +44,7 @@ from scheduler.models import (
     utcnow,
 )
 from scheduler.ops.state import set_global_pause
+from tests.utils.factories import by_platform, sandbox_channel_ids, seed_article, set_post
 
 EDITOR = "key:desk-editor"
 LONG_X_TEXT = "Breaking: " + "word " * 61  # 315 characters: over X's 280
@@ -51,33 +52,17 @@ LONG_X_TEXT = "Breaking: " + "word " * 61  # 315 characters: over X's 280
 
 @pytest.fixture
 def channels(engine: Engine, settings: Settings) -> dict[str, uuid.UUID]:
-    with session_scope(engine) as s:
-        return {
-            str(c.platform): c.id for c in ensure_sandbox_channels(session=s, settings=settings)
-        }
+    return sandbox_channel_ids(engine, settings)
 
 
 def seed(
-    engine: Engine,
-    article_json: dict[str, Any],
-    tag: str = "a",
-    *,
-    status: PostStatus = PostStatus.SCHEDULED,
-    hours: float = 1,
+    engine: Engine, article_json: dict[str, Any], tag: str = "a", **kw: Any
 ) -> dict[str, uuid.UUID]:
-    """Ingest a variant of the fixture article; its posts rendered and in ``status``."""
-    data = dict(article_json, external_id=f"{article_json['external_id']}-{tag}")
-    with session_scope(engine) as s:
-        article = ingest_article(session=s, data=parse_article(data)).article
-        posts = s.exec(select(Post).where(Post.article_id == article.id)).all()
-        for post in posts:
-            # Rendering belongs to the workers (tested there); these tests need rendered posts.
-            post.status = status
-            post.text = f"{data['title']} {tag}"
-            post.scheduled_at = utcnow() + timedelta(hours=hours)
-            post.rendered_revision = 1
-            s.add(post)
-        return {str(p.platform): p.id for p in posts}
+    """The ids of a seeded article's posts (see :func:`tests.utils.factories.seed_article`)."""
+    return {
+        platform: p.id
+        for platform, p in by_platform(seed_article(engine, article_json, tag, **kw)).items()
+    }
 
 
 def load(engine: Engine, post_id: uuid.UUID) -> Post:
@@ -85,15 +70,6 @@ def load(engine: Engine, post_id: uuid.UUID) -> Post:
         post = s.get(Post, post_id)
         assert post is not None
         return post
-
-
-def force(engine: Engine, post_id: uuid.UUID, **values: Any) -> None:
-    with session_scope(engine) as s:
-        post = s.get(Post, post_id)
-        assert post is not None
-        for k, v in values.items():
-            setattr(post, k, v)
-        s.add(post)
 
 
 def audit_actions(engine: Engine, post_id: uuid.UUID) -> list[AuditEvent]:
@@ -186,7 +162,7 @@ def test_editing_keeps_the_approval_when_no_approval_is_required(
     engine: Engine, settings: Settings, channels: dict[str, uuid.UUID], article_json: dict[str, Any]
 ) -> None:
     fb = seed(engine, article_json)["facebook"]
-    force(engine, fb, approved_by="someone", approved_at=utcnow())
+    set_post(engine, fb, approved_by="someone", approved_at=utcnow())
     with session_scope(engine) as s:
         edit_post_text(session=s, post_id=fb, text="New copy", actor=EDITOR, settings=settings)
     post = load(engine, fb)
@@ -351,7 +327,7 @@ def test_post_now_is_refused_while_approval_is_missing_or_anything_is_paused(
     require_approval(engine, channels["x"])
     with session_scope(engine) as s, pytest.raises(PostActionRefused, match="approval first"):
         post_now(session=s, post_id=posts["x"], actor=EDITOR)
-    force(engine, posts["facebook"], status=PostStatus.SCHEDULED)
+    set_post(engine, posts["facebook"], status=PostStatus.SCHEDULED)
     with session_scope(engine) as s:
         set_global_pause(session=s, actor=EDITOR, reason="election silence")
     with session_scope(engine) as s, pytest.raises(PostActionRefused, match="election silence"):
@@ -406,7 +382,7 @@ def test_retry_puts_only_that_post_back_on_the_schedule(
 ) -> None:
     posts = seed(engine, article_json, status=PostStatus.FAILED)
     for pid in posts.values():
-        force(engine, pid, last_error="The platform refused the post.")
+        set_post(engine, pid, last_error="The platform refused the post.")
     siblings_before = {p: load(engine, pid) for p, pid in posts.items() if p != "x"}
     with session_scope(engine) as s:
         retry_post(session=s, post_id=posts["x"], actor=EDITOR)
@@ -507,7 +483,7 @@ def test_listing_filters_by_status_platform_and_time_window(
 ) -> None:
     soon = seed(engine, article_json, "soon", hours=1)
     seed(engine, article_json, "later", hours=30)
-    force(engine, soon["x"], status=PostStatus.DRAFT)
+    set_post(engine, soon["x"], status=PostStatus.DRAFT)
     with Session(engine) as s:
         drafts, _ = list_posts(session=s, status="draft")
         xs, _ = list_posts(session=s, channel="x")
