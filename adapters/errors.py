@@ -21,13 +21,36 @@ HTTP status).  The delivery service decides what to do from the class alone::
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
+
+
+class ErrorClass(StrEnum):
+    """The class of a delivery failure, as stored in ``delivery_attempt.error_class``.
+
+    The values are the column's strings (no migration): ``ErrorClass.AMBIGUOUS == "ambiguous"``.
+    """
+
+    ERROR = "error"
+    RETRY = "retry"
+    RATE_LIMITED = "rate_limited"
+    QUOTA = "quota"
+    BLOCKED = "blocked"
+    PERMANENT = "permanent"
+    DUPLICATE = "duplicate"
+    REAUTH = "reauth"
+    PERMISSION = "permission"
+    AMBIGUOUS = "ambiguous"
+
+
+#: The platform said when to come back: these attempts do not use up the retry budget.
+RATE_LIMIT_CLASSES = frozenset({ErrorClass.RATE_LIMITED, ErrorClass.QUOTA, ErrorClass.BLOCKED})
 
 
 class DeliveryError(Exception):
     """Base class: a platform call did not produce a published post."""
 
-    error_class = "error"
+    error_class: ErrorClass = ErrorClass.ERROR
 
     def __init__(
         self,
@@ -49,13 +72,13 @@ class DeliveryError(Exception):
 class RetryableError(DeliveryError):
     """Transient failure; nothing was published; safe to retry with back-off."""
 
-    error_class = "retry"
+    error_class = ErrorClass.RETRY
 
 
 class RateLimitedError(RetryableError):
     """The platform throttled us; retry no earlier than ``reset_at``."""
 
-    error_class = "rate_limited"
+    error_class = ErrorClass.RATE_LIMITED
 
     def __init__(self, message: str, *, reset_at: datetime | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
@@ -65,43 +88,43 @@ class RateLimitedError(RetryableError):
 class QuotaExceededError(RateLimitedError):
     """A daily, monthly or credit budget is exhausted."""
 
-    error_class = "quota"
+    error_class = ErrorClass.QUOTA
 
 
 class BlockedError(RateLimitedError):
     """The account is temporarily restricted (spam suspicion); wait hours, do not hammer."""
 
-    error_class = "blocked"
+    error_class = ErrorClass.BLOCKED
 
 
 class PermanentError(DeliveryError):
     """This content or request will never succeed as it is."""
 
-    error_class = "permanent"
+    error_class = ErrorClass.PERMANENT
 
 
 class DuplicateContentError(PermanentError):
     """The platform refuses the text as a duplicate of an earlier post."""
 
-    error_class = "duplicate"
+    error_class = ErrorClass.DUPLICATE
 
 
 class AuthExpiredError(DeliveryError):
     """The credentials are expired or revoked; the channel needs reconnecting."""
 
-    error_class = "reauth"
+    error_class = ErrorClass.REAUTH
 
 
 class PermissionDeniedError(AuthExpiredError):
     """The token lacks a scope, role or app permission."""
 
-    error_class = "permission"
+    error_class = ErrorClass.PERMISSION
 
 
 class UnknownOutcomeError(DeliveryError):
     """The request may have been accepted (timeout or dropped connection after sending)."""
 
-    error_class = "ambiguous"
+    error_class = ErrorClass.AMBIGUOUS
 
 
 class ImageError(Exception):

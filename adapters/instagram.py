@@ -23,11 +23,18 @@ from adapters.base import (
 from adapters.errors import (
     DeliveryError,
     PermanentError,
-    RetryableError,
     UnknownOutcomeError,
 )
 from adapters.graph import GraphCall, find_in_listing
-from adapters.meta_errors import classify_meta_signal, container_signal
+from adapters.instagram_container import (
+    already_published,
+    create_container,
+    ignore_progress,
+    read_permalink,
+    reconcile_container,
+    str_or_none,
+    wait_for_container,
+)
 from adapters.text import (
     HASHTAG_MARK,
     MENTION_MARK,
@@ -230,16 +237,23 @@ class InstagramAdapter:
         The container id goes to ``on_progress`` the moment it is known, and a container that
         is already PUBLISHED is never published again: that is the idempotency guard.
         """
-        progress = on_progress or _ignore_progress
+        progress = on_progress or ignore_progress
         call = self._call(credentials)
         call.on_new_container = lambda: progress({"container_id": None})
         state = state or {}
         container_id = str(state.get("container_id") or "") or None
         if container_id is None:
-            container_id = self._create_container(call, payload, account_id=account_id)
+            container_id = create_container(call, payload, account_id=account_id)
             progress({"container_id": container_id})
-        if self._wait_for_container(call, container_id) == "PUBLISHED":
-            return self._already_published(
+        container_status = wait_for_container(
+            call,
+            container_id,
+            attempts=self.poll_attempts,
+            interval=self.poll_interval,
+            sleep=self.sleep,
+        )
+        if container_status == "PUBLISHED":
+            return already_published(
                 call,
                 payload,
                 account_id=account_id,
@@ -270,7 +284,7 @@ class InstagramAdapter:
         progress({"container_id": container_id, "media_id": media_id})
         return PublishResult(
             external_id=media_id,
-            external_url=self._permalink(call, media_id),
+            external_url=read_permalink(call, media_id),
             http_status=status,
             rate_limit=dict(call.usage),
         )
@@ -283,119 +297,6 @@ class InstagramAdapter:
             token=access_token(credentials, platform="Instagram"),
             platform="Instagram",
         )
-
-    def _create_container(self, call: GraphCall, payload: Payload, *, account_id: str) -> str:
-        if not payload.media:
-            raise PermanentError("Instagram needs an image and this post has none; add one.")
-        # Creating a container publishes nothing (only media_publish does, §3.3), so a timeout
-        # here is merely retryable: an orphan container expires unpublished after 24 h.
-        body, status = call.request(
-            "POST",
-            f"{account_id}/media",
-            action="create the media container",
-            publishes=False,
-            data={"image_url": payload.media[0].url, "caption": payload.text},
-        )
-        container_id = str(body.get("id") or "")
-        if not container_id:
-            raise RetryableError(
-                f"Instagram answered the container request (HTTP {status}) without an id; "
-                "nothing was published, so it is safe to retry.",
-                http_status=status,
-                rate_limit=dict(call.usage),
-            )
-        return container_id
-
-    def _wait_for_container(self, call: GraphCall, container_id: str) -> str:
-        """FINISHED or PUBLISHED; raises for ERROR, EXPIRED or a container still processing."""
-        attempts = max(1, self.poll_attempts)
-        for attempt in range(attempts):
-            if attempt:
-                self.sleep(self.poll_interval)
-            body, _status = call.request(
-                "GET",
-                container_id,
-                action="check the media container",
-                publishes=False,
-                params={"fields": "status_code,status"},
-            )
-            status_code = str(body.get("status_code") or "").upper()
-            if status_code in ("FINISHED", "PUBLISHED"):
-                return status_code
-            if status_code in ("ERROR", "EXPIRED"):
-                signal = container_signal(
-                    status_code, _str_or_none(body.get("status")), usage=dict(call.usage)
-                )
-                error, _rule = classify_meta_signal(
-                    signal, platform="Instagram", secrets=(call.token,)
-                )
-                # An ERROR or EXPIRED container can never be published; whatever the class,
-                # the next attempt needs a new one.
-                if call.on_new_container is not None:
-                    call.on_new_container()
-                raise error
-        raise RetryableError(
-            f"The Instagram container {container_id} is still being processed after {attempts} "
-            "checks; the next attempt resumes with the same container.",
-            rate_limit=dict(call.usage),
-        )
-
-    def _already_published(
-        self,
-        call: GraphCall,
-        payload: Payload,
-        *,
-        account_id: str,
-        container_id: str,
-        state: dict[str, Any],
-        progress: ProgressCallback,
-    ) -> PublishResult:
-        # §3.2: PUBLISHED means an earlier attempt went live; publishing again would post twice.
-        media_id = str(state.get("media_id") or "") or None
-        permalink: str | None = None
-        if media_id is None:
-            try:
-                match = find_in_listing(
-                    call,
-                    f"{account_id}/media",
-                    text=payload.text,
-                    text_field="caption",
-                    time_field="timestamp",
-                    fields="id,caption,permalink,timestamp",
-                    since=None,
-                    action="list the account's recent media",
-                )
-            except DeliveryError:
-                match = None
-            if match is not None and match.item is not None:
-                media_id = str(match.item["id"])
-                permalink = _str_or_none(match.item.get("permalink"))
-        if media_id is None:
-            # The post is live but its media id cannot be found; the container id is the
-            # best handle we have, and it still proves the post is published.
-            return PublishResult(
-                external_id=container_id, external_url=None, rate_limit=dict(call.usage)
-            )
-        progress({"container_id": container_id, "media_id": media_id})
-        return PublishResult(
-            external_id=media_id,
-            external_url=permalink or self._permalink(call, media_id),
-            rate_limit=dict(call.usage),
-        )
-
-    def _permalink(self, call: GraphCall, media_id: str) -> str | None:
-        # §3.2 step 4 is optional: the post is live whether or not its permalink loads.
-        try:
-            body, _status = call.request(
-                "GET",
-                media_id,
-                action="read the post's permalink",
-                publishes=False,
-                params={"fields": "permalink"},
-            )
-        except DeliveryError:
-            return None
-        return _str_or_none(body.get("permalink"))
 
     def reconcile(
         self,
@@ -411,7 +312,7 @@ class InstagramAdapter:
             call = self._call(credentials)
             container_id = str((state or {}).get("container_id") or "") or None
             if container_id is not None:
-                return self._reconcile_container(
+                return reconcile_container(
                     call,
                     payload,
                     account_id=account_id,
@@ -437,7 +338,7 @@ class InstagramAdapter:
             return ReconcileResult(
                 published=True,
                 external_id=media_id,
-                external_url=_str_or_none(match.item.get("permalink")),
+                external_url=str_or_none(match.item.get("permalink")),
                 detail=f"Instagram has the post as media {media_id}.",
             )
         if match.covered and since is not None:
@@ -451,58 +352,6 @@ class InstagramAdapter:
             detail="No container was recorded and the account's recent media does not settle "
             "whether the post went out.",
         )
-
-    def _reconcile_container(
-        self,
-        call: GraphCall,
-        payload: Payload,
-        *,
-        account_id: str,
-        container_id: str,
-        state: dict[str, Any],
-    ) -> ReconcileResult:
-        body, _status = call.request(
-            "GET",
-            container_id,
-            action="check the media container",
-            publishes=False,
-            params={"fields": "status_code"},
-        )
-        status_code = str(body.get("status_code") or "").upper()
-        if status_code == "PUBLISHED":
-            result = self._already_published(
-                call,
-                payload,
-                account_id=account_id,
-                container_id=container_id,
-                state=state,
-                progress=_ignore_progress,
-            )
-            return ReconcileResult(
-                published=True,
-                external_id=result.external_id,
-                external_url=result.external_url,
-                detail=f"The Instagram container {container_id} is PUBLISHED.",
-            )
-        if status_code in ("FINISHED", "IN_PROGRESS", "EXPIRED", "ERROR"):
-            # Only media_publish makes a container PUBLISHED; any other state means it was not.
-            return ReconcileResult(
-                published=False,
-                detail=f"The Instagram container {container_id} is {status_code}, not published.",
-            )
-        return ReconcileResult(
-            published=None,
-            detail=f"The Instagram container {container_id} reports an unknown status "
-            f"{status_code or '(none)'}.",
-        )
-
-
-def _ignore_progress(_update: dict[str, Any]) -> None:
-    return None
-
-
-def _str_or_none(value: Any) -> str | None:
-    return str(value) if value else None
 
 
 def _ambiguous(message: str, exc: DeliveryError) -> UnknownOutcomeError:

@@ -36,6 +36,7 @@ from bench.common import (
 from config import Settings
 from scheduler.db.engine import make_engine, session_scope
 from scheduler.delivery.dispatch import TaskMessage
+from scheduler.delivery.tasks import NOOP_TASK
 from scheduler.models import Article, Channel, DeliveryAttempt, Post, PostStatus, utcnow
 from scheduler.ops.state import WORKER_HEARTBEAT_PREFIX
 from scheduler.runtime.bootstrap import ensure_ready
@@ -219,7 +220,7 @@ def main() -> None:
             for start in range(0, args.noop, settings.dispatch_batch):
                 send(
                     [
-                        TaskMessage("newsrelay.noop", uuid.uuid4().hex, (), "bench")
+                        TaskMessage(NOOP_TASK, uuid.uuid4().hex, (), "bench")
                         for _ in range(min(settings.dispatch_batch, args.noop - start))
                     ]
                 )

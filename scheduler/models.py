@@ -36,6 +36,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def clip_text(text: str | None, limit: int = 2000) -> str | None:
+    """``text`` cut to ``limit`` characters, as the ``max_length=2000`` columns hold; None stays."""
+    return None if text is None else text[:limit]
+
+
 def _ts(*, nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
@@ -303,6 +308,30 @@ class User(SQLModel, table=True):
     disabled: bool = False
 
 
+class WebSession(SQLModel, table=True):
+    """A signed-in browser session.  The cookie holds a random id; only its SHA-256 is the key,
+    so a copy of this table signs nobody in.  Deleting the row ends the session at once."""
+
+    __tablename__ = "web_session"
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: uuid.UUID = Field(foreign_key="app_user.id", index=True)
+    created_at: datetime = _created()
+    expires_at: datetime = _ts(nullable=False, index=True)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Consecutive failed sign-ins for one key (``user:<name>`` or ``addr:<address>``), shared
+    by every API process, and until when that key is refused."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int = 0
+    blocked_until: datetime | None = _ts()
+    updated_at: datetime = _ts(nullable=False, index=True)
+
+
 class FeedSource(SQLModel, table=True):
     """An RSS/Atom feed polled for new articles (the fallback trigger)."""
 
@@ -332,8 +361,3 @@ class WebhookReceipt(SQLModel, table=True):
 
     signature: str = Field(primary_key=True, max_length=128)
     received_at: datetime = _created()
-
-
-def clip_text(text: str | None, limit: int = 2000) -> str | None:
-    """``text`` cut to ``limit`` characters (the longest message a text column holds)."""
-    return text[:limit] if text else text

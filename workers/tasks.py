@@ -13,11 +13,13 @@ import httpx
 from celery import signals
 from sqlalchemy.engine import Engine
 
-from adapters import http_timeout
+from adapters import platform_client
+from adapters.deadline import deadline
 from config import get_settings
 from scheduler.db.engine import make_engine
 from scheduler.delivery.attempt import deliver_attempt
 from scheduler.delivery.reconcile import reconcile_post
+from scheduler.delivery.tasks import DELIVER_TASK, FORMAT_TASK, NOOP_TASK, RECONCILE_TASK
 from scheduler.editorial.rendering import format_post
 from workers.celery_app import celery_app
 from workers.liveness import Activity, exit_for_restart, run_heartbeat
@@ -81,8 +83,8 @@ def _client() -> httpx.Client:
     """
     client: httpx.Client | None = getattr(_local, "client", None)
     if client is None:
-        client = httpx.Client(
-            timeout=http_timeout(get_settings()),
+        client = platform_client(
+            get_settings(),
             verify=_tls(),
             # One connection per platform host this thread talks to.
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
@@ -91,7 +93,7 @@ def _client() -> httpx.Client:
     return client
 
 
-@celery_app.task(name="newsrelay.format_post")
+@celery_app.task(name=FORMAT_TASK)
 def format_post_task(post_id: str) -> str | None:
     """Render one post through its channel's adapter."""
     status = format_post(
@@ -100,24 +102,29 @@ def format_post_task(post_id: str) -> str | None:
     return str(status) if status else None
 
 
-@celery_app.task(name="newsrelay.deliver")
+@celery_app.task(name=DELIVER_TASK)
 def deliver_task(attempt_id: str) -> str:
     """Deliver one attempt (the task id is the attempt id)."""
-    return deliver_attempt(
-        engine=_engine(),
-        attempt_id=uuid.UUID(attempt_id),
-        settings=get_settings(),
-        client=_client(),
-        worker=WORKER_NAME,
-    )
+    settings = get_settings()
+    # The threads pool ignores Celery's time limits: every platform call ends by this.
+    with deadline(settings.task_deadline_seconds):
+        return deliver_attempt(
+            engine=_engine(),
+            attempt_id=uuid.UUID(attempt_id),
+            settings=settings,
+            client=_client(),
+            worker=WORKER_NAME,
+        )
 
 
-@celery_app.task(name="newsrelay.reconcile")
+@celery_app.task(name=RECONCILE_TASK)
 def reconcile_task(post_id: str) -> str:
     """Settle a post whose delivery outcome is unknown."""
-    return reconcile_post(
-        engine=_engine(), post_id=uuid.UUID(post_id), settings=get_settings(), client=_client()
-    )
+    settings = get_settings()
+    with deadline(settings.task_deadline_seconds):
+        return reconcile_post(
+            engine=_engine(), post_id=uuid.UUID(post_id), settings=settings, client=_client()
+        )
 
 
 _stop_heartbeat = threading.Event()
@@ -162,6 +169,6 @@ def _stop(**_: Any) -> None:
     _stop_heartbeat.set()
 
 
-@celery_app.task(name="newsrelay.noop")
+@celery_app.task(name=NOOP_TASK)
 def noop_task() -> None:
     """Does nothing: measures Celery's own overhead on the broker (bench/delivery.py)."""

@@ -6,11 +6,13 @@ import base64
 import hashlib
 import hmac
 import secrets
+import uuid
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from scheduler.models import ApiKey, Role, User, utcnow
+from scheduler.models import ApiKey, Role, User, WebSession, utcnow
 from scheduler.ops.audit import record_audit
 
 KEY_PREFIX = "nrk_"
@@ -103,11 +105,69 @@ def create_user(
     return user
 
 
+# A real scrypt hash of a random password nobody kept: verifying against it costs the same as
+# checking a known user's password, so an unknown username is not answered faster.
+_DUMMY_HASH = "scrypt$OwTkc1GOCwEbuVk5e/bmRg==$VkvrSz5OWqtVy58TtzDK3MOuC8agD0Sx7VoN98GmIJE="
+
+
 def authenticate_user(*, session: Session, username: str, password: str) -> User | None:
-    """The user if the password matches and the account is enabled."""
+    """The user if the password matches and the account is enabled.
+
+    Exactly one scrypt verification per call whether or not the user exists or is disabled.
+    """
     user = session.exec(select(User).where(col(User.username) == username)).first()
-    if user is None or user.disabled or not check_password(password, user.password_hash):
+    if user is None or user.disabled:
+        check_password(password, _DUMMY_HASH)
+        return None
+    if not check_password(password, user.password_hash):
         return None
     user.last_login_at = utcnow()
     session.add(user)
+    return user
+
+
+def end_user_sessions(*, session: Session, user_id: uuid.UUID) -> int:
+    """Delete every web session of one user (they must sign in again); how many there were."""
+    result = session.execute(sa.delete(WebSession).where(col(WebSession.user_id) == user_id))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _user_named(session: Session, username: str) -> User:
+    user = session.exec(select(User).where(col(User.username) == username)).first()
+    if user is None:
+        raise ValueError(f"username: no user {username!r}")
+    return user
+
+
+def set_user_password(*, session: Session, username: str, password: str, actor: str) -> User:
+    """Change a user's password and end all their sessions (10 characters at least)."""
+    if len(password) < 10:
+        raise ValueError("password: must be at least 10 characters")
+    user = _user_named(session, username)
+    user.password_hash = hash_password(password)
+    session.add(user)
+    ended = end_user_sessions(session=session, user_id=user.id)
+    record_audit(
+        session=session,
+        actor=actor,
+        action="user.password",
+        after={"username": username, "sessions_ended": ended},
+    )
+    return user
+
+
+def set_user_disabled(*, session: Session, username: str, disabled: bool, actor: str) -> User:
+    """Disable (revoke) or re-enable a user; disabling ends all their sessions."""
+    user = _user_named(session, username)
+    before = {"disabled": user.disabled}
+    user.disabled = disabled
+    session.add(user)
+    ended = end_user_sessions(session=session, user_id=user.id) if disabled else 0
+    record_audit(
+        session=session,
+        actor=actor,
+        action="user.disable" if disabled else "user.enable",
+        before=before,
+        after={"username": username, "disabled": disabled, "sessions_ended": ended},
+    )
     return user

@@ -38,7 +38,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def current_principal(request: Request, session: SessionDep) -> Principal:
-    """The API key's principal (``Authorization: Bearer <key>``), or the web session's user."""
+    """The API key's principal (``Authorization: Bearer <key>``); nothing else authenticates."""
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, key = header.partition(" ")
@@ -54,12 +54,12 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
                 401, "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"}
             )
         return principal
-    user: Principal | None = getattr(request.state, "user", None)
-    if user is not None:
-        return user
+    # The web UI's session cookie is deliberately not accepted: the API takes keys only, so a
+    # cross-site request riding a signed-in browser can neither read nor change anything here.
     raise HTTPException(
         401,
-        "Authentication required: send 'Authorization: Bearer <key>'.",
+        "Authentication required: send 'Authorization: Bearer <key>' (signing in to the web UI "
+        "does not authorize the API).",
         headers={"WWW-Authenticate": "Bearer"},
     )
 

@@ -11,6 +11,7 @@ import typer
 from config import Settings, get_settings
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+ROLE_HELP = "editor, ops or admin"
 
 
 def fail(message: str, *, details: list[str] | None = None, code: int = 2) -> NoReturn:
@@ -30,6 +31,16 @@ def load_settings() -> Settings:
         return get_settings()
     except Exception as exc:  # pydantic ValidationError names the variable
         fail(f"configuration is invalid: {exc}")
+
+
+def parse_role(value: str) -> Any:
+    """The ``Role`` named by ``value``; exits with the valid names when there is none."""
+    from scheduler.models import Role
+
+    try:
+        return Role(value)
+    except ValueError:
+        fail(f"unknown role {value!r}; one of {ROLE_HELP}")
 
 
 def read_article_file(path: Path) -> Any:

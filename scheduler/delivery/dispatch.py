@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from scheduler.db.engine import is_sqlite, session_scope
+from scheduler.delivery.tasks import DELIVER_TASK, FORMAT_TASK, RECONCILE_TASK
 from scheduler.models import (
     AttemptStatus,
     Channel,
@@ -38,10 +39,6 @@ from scheduler.ops.state import DISPATCHER_HEARTBEAT, beat, global_pause
 from scheduler.runtime.logs import get_logger
 
 log = get_logger(__name__)
-
-FORMAT_TASK = "newsrelay.format_post"
-DELIVER_TASK = "newsrelay.deliver"
-RECONCILE_TASK = "newsrelay.reconcile"
 
 
 @dataclass(frozen=True)
@@ -221,72 +218,6 @@ def claim_unknown_posts(
     ]
 
 
-def reap_expired_leases(
-    *, engine: Engine, now: datetime, lease_seconds: int
-) -> tuple[list[TaskMessage], int]:
-    """Re-send lost messages and give up on silent workers.
-
-    ``queued`` posts whose lease expired lost their message (broker restart, crash between
-    commit and send): re-send the same attempt id.  ``publishing`` posts whose lease expired
-    had their worker killed or hung mid-call: the outcome is unknown, so reconcile.
-    """
-    messages: list[TaskMessage] = []
-    with session_scope(engine) as s:
-        lost = s.execute(
-            sa.update(Post)
-            .where(col(Post.status) == PostStatus.QUEUED, col(Post.lease_until) < now)
-            .values(lease_until=now + timedelta(seconds=lease_seconds))
-            .returning(col(Post.id), col(Post.platform))
-        ).all()
-        if lost:
-            ids = [pid for pid, _ in lost]
-            attempts = s.execute(
-                sa.select(col(DeliveryAttempt.id), col(DeliveryAttempt.post_id)).where(
-                    col(DeliveryAttempt.post_id).in_(ids),
-                    col(DeliveryAttempt.status) == AttemptStatus.ENQUEUED,
-                )
-            ).all()
-            platform_of = dict(lost)
-            for attempt_id, post_id in attempts:
-                messages.append(
-                    TaskMessage(
-                        DELIVER_TASK,
-                        str(attempt_id),
-                        (str(attempt_id),),
-                        deliver_queue(str(platform_of[post_id])),
-                    )
-                )
-        stuck = s.execute(
-            sa.update(Post)
-            .where(col(Post.status) == PostStatus.PUBLISHING, col(Post.lease_until) < now)
-            .values(
-                status=PostStatus.UNKNOWN,
-                lease_until=None,
-                last_error="The worker stopped answering during delivery (killed or timed out); "
-                "checking with the platform whether the post went out.",
-                updated_at=now,
-            )
-            .returning(col(Post.id))
-        ).all()
-        if stuck:
-            s.execute(
-                sa.update(DeliveryAttempt)
-                .where(
-                    col(DeliveryAttempt.post_id).in_([r[0] for r in stuck]),
-                    col(DeliveryAttempt.status) == AttemptStatus.STARTED,
-                )
-                .values(
-                    status=AttemptStatus.UNKNOWN,
-                    finished_at=now,
-                    error_class="ambiguous",
-                    message="worker lost during delivery; outcome unknown",
-                )
-            )
-    if lost or stuck:
-        log.warning("reaped", resent=len(messages), unknown=len(stuck))
-    return messages, len(stuck)
-
-
 @dataclass
 class TickResult:
     """What one dispatcher tick did."""
@@ -326,11 +257,3 @@ def dispatch_tick(
         if len(messages) < batch:
             break
     return result
-
-
-def reap_tick(*, engine: Engine, send: Sender, lease_seconds: int, batch: int = 50) -> None:
-    """The reaper and reconciliation tick."""
-    now = utcnow()
-    messages, _ = reap_expired_leases(engine=engine, now=now, lease_seconds=lease_seconds)
-    send(messages)
-    send(claim_unknown_posts(engine=engine, now=now, batch=batch, lease_seconds=lease_seconds))

@@ -17,8 +17,7 @@ Errors:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -40,8 +39,20 @@ from scheduler.editorial.lifecycle import (
     EDITABLE,
     RETRYABLE,
     SCHEDULABLE,
-    refusal_reason,
     released_status,
+)
+from scheduler.editorial.post_writes import (
+    PostActionRefused,
+    PostNotFound,
+    _audit,
+    _cleared,
+    _due,
+    _load,
+    _refuse_problems,
+    _refuse_unless,
+    _refuse_unpublished,
+    _set,
+    _snapshot,
 )
 from scheduler.editorial.queries import (
     PostDetail,
@@ -53,11 +64,8 @@ from scheduler.editorial.queries import (
     post_row,
 )
 from scheduler.editorial.rendering import payload_from_post
-from scheduler.errors import NotFound
 from scheduler.intake.schemas import InvalidInput
 from scheduler.models import (
-    Article,
-    ArticleState,
     AttemptStatus,
     Channel,
     ChannelStatus,
@@ -67,7 +75,6 @@ from scheduler.models import (
     clip_text,
     utcnow,
 )
-from scheduler.ops.audit import record_audit
 from scheduler.ops.state import global_pause
 
 __all__ = [
@@ -90,16 +97,6 @@ __all__ = [
 
 #: No platform takes more; anything longer is a paste accident, refused before validation.
 MAX_TEXT_LENGTH = 10_000
-#: How far ahead a post may be scheduled.
-MAX_SCHEDULE_AHEAD = timedelta(days=365)
-
-
-class PostNotFound(NotFound):
-    """No post with that id."""
-
-
-class PostActionRefused(ValueError):
-    """The post's state does not allow the action; the message says why and what to do."""
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -138,99 +135,6 @@ def get_post(*, session: Session, post_id: uuid.UUID) -> PostDetail:
     if detail is None:
         raise PostNotFound(f"There is no post with id {post_id}.")
     return detail
-
-
-# --- helpers shared by the actions ----------------------------------------------------------------
-
-
-def _load(session: Session, post_id: uuid.UUID) -> tuple[Post, Article, Channel]:
-    post = session.get(Post, post_id)
-    if post is None:
-        raise PostNotFound(f"There is no post with id {post_id}.")
-    # Re-read: an earlier action in this session may have changed the row behind the ORM's back.
-    session.refresh(post)
-    article = session.get(Article, post.article_id)
-    channel = session.get(Channel, post.channel_id)
-    assert article is not None and channel is not None  # foreign keys
-    return post, article, channel
-
-
-def _refuse_unless(post: Post, allowed: Iterable[PostStatus], verb: str) -> None:
-    if post.status not in allowed:
-        why = refusal_reason(PostStatus(post.status))
-        raise PostActionRefused(f"This post cannot be {verb}: {why}.")
-
-
-def _refuse_problems(post: Post, verb: str) -> None:
-    if post.problems:
-        raise PostActionRefused(f"This post cannot be {verb}: " + " ".join(post.problems))
-
-
-def _refuse_unpublished(article: Article, verb: str) -> None:
-    if article.state == ArticleState.UNPUBLISHED:
-        raise PostActionRefused(
-            f"This post cannot be {verb}: its article was unpublished in the CMS."
-        )
-
-
-def _cleared(session: Session, post: Post, article: Article, channel: Channel) -> PostStatus:
-    """Where a problem-free post goes: approval first if it needs one, then the schedule."""
-    if post.rendered_revision == 0:
-        return PostStatus.RENDERING  # never rendered (cancelled early): the format task decides
-    needs = post_requires_approval(session=session, channel=channel, article=article)
-    if needs and post.approved_at is None:
-        return PostStatus.PENDING_APPROVAL
-    return released_status(channel)
-
-
-def _snapshot(post: Post) -> dict[str, Any]:
-    return {
-        "status": str(post.status),
-        "scheduled_at": post.scheduled_at.isoformat() if post.scheduled_at else None,
-        "approved_by": post.approved_by,
-        "version": post.version,
-    }
-
-
-def _set(session: Session, post: Post, **values: Any) -> None:
-    """Compare-and-set on (status, version): a concurrent change refuses instead of clobbering."""
-    result = session.execute(
-        sa.update(Post)
-        .where(
-            col(Post.id) == post.id,
-            col(Post.status) == post.status,
-            col(Post.version) == post.version,
-        )
-        .values(**values, version=post.version + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise PostActionRefused(
-            "Someone else changed this post a moment ago; reload it and try again."
-        )
-    session.refresh(post)
-
-
-def _audit(session: Session, post: Post, action: str, before: dict[str, Any], **extra: Any) -> None:
-    record_audit(
-        session=session,
-        actor=extra.pop("actor"),
-        action=action,
-        post_id=post.id,
-        article_id=post.article_id,
-        channel_id=post.channel_id,
-        detail=extra.pop("detail", None),
-        before=before,
-        after={**_snapshot(post), **extra},
-    )
-
-
-def _due(at: datetime, now: datetime) -> datetime:
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise InvalidInput(["at: must include a time zone offset"])
-    if at > now + MAX_SCHEDULE_AHEAD:
-        raise InvalidInput(["at: must be within a year from now"])
-    return max(at, now)  # a time already past means "as soon as possible"
 
 
 # --- the editor's actions -------------------------------------------------------------------------

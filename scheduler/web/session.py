@@ -1,10 +1,14 @@
-"""Signed-cookie sessions for the web UI, and the CSRF token that lives in them.
+"""The web UI's session cookie, and the CSRF token that lives in it.
 
-The cookie holds a small JSON dict (user id, CSRF token, one flash message), signed with
-HMAC-SHA256 under ``settings.secret_key`` and stamped with its issue time; it is HttpOnly and
-SameSite=Lax.  Nothing secret is stored in it, only things that must not be forged.  The user
-behind the session is re-read from the database on every request, so disabling an account or
-changing a role takes effect at once.
+The cookie holds a small JSON dict (the opaque server-side session id, the CSRF token, one
+flash message), signed with HMAC-SHA256 under ``settings.secret_key`` and stamped with its
+issue time; it is HttpOnly and SameSite=Lax.  It never names the user: who is signed in comes
+from the ``web_session`` row of the session id (:mod:`scheduler.access.sessions`), read on every
+page request, so signing out, disabling an account or changing a password ends the session at
+once even for a copy of the cookie.  Anonymous visitors need no row (the CSRF token of the
+sign-in form and the flash live in the signed cookie).
+
+API paths never read the cookie: the API takes API keys only (README, "HTTP API").
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import hmac
 import json
 import secrets
 import time
-import uuid
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -25,13 +28,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config import Settings
 from scheduler.access.auth import Principal
+from scheduler.access.sessions import session_principal
 from scheduler.db.engine import get_engine, session_scope
-from scheduler.models import Role, User
 
 COOKIE_NAME = "newsrelay_session"
 MAX_AGE_SECONDS = 12 * 60 * 60  # one working shift; then log in again
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-CSRF_HEADER = "x-csrf-token"
 
 
 def _b64(data: bytes) -> str:
@@ -83,23 +84,16 @@ def csrf_matches(session: dict[str, Any], token: str | None) -> bool:
     return bool(expected and token and hmac.compare_digest(str(expected), token))
 
 
-def _load_principal(settings: Settings, user_id: str) -> Principal | None:
-    try:
-        uid = uuid.UUID(user_id)
-    except ValueError:
-        return None
+def _load_principal(settings: Settings, session_id: str) -> Principal | None:
     with session_scope(get_engine(settings)) as db:
-        user = db.get(User, uid)
-        if user is None or user.disabled:
-            return None
-        return Principal(name=user.username, role=Role(user.role), kind="user")
+        return session_principal(session=db, token=session_id)
 
 
 class WebSessionMiddleware:
-    """Loads ``scope["session"]`` from the cookie and the logged-in user into ``request.state``.
+    """Loads ``scope["session"]`` from the cookie and the signed-in user into ``request.state``.
 
-    For API paths the session only authenticates safe methods, or unsafe ones carrying the
-    session's CSRF token in ``X-CSRF-Token``: a cookie alone must never change anything.
+    Paths under the API prefix are passed through untouched: the cookie is not read there, so
+    a browser session can never authorize an API call (no CSRF exposure through the API).
     """
 
     def __init__(self, app: ASGIApp, *, settings: Settings, api_prefix: str) -> None:
@@ -111,7 +105,8 @@ class WebSessionMiddleware:
         self.secure = settings.public_base_url.startswith("https://")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"].startswith("/static/"):
+        path = scope["path"] if scope["type"] in ("http", "websocket") else ""
+        if not path or path.startswith(("/static/", self.api_prefix)):
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
@@ -120,15 +115,10 @@ class WebSessionMiddleware:
         initial = json.dumps(data, sort_keys=True)
         scope["session"] = data
         user = None
-        if data.get("uid"):
-            user = await run_in_threadpool(_load_principal, self.settings, str(data["uid"]))
-            if user is None:
+        if data.get("sid"):
+            user = await run_in_threadpool(_load_principal, self.settings, str(data["sid"]))
+            if user is None:  # signed out elsewhere, expired, revoked: drop the cookie
                 data.clear()
-        is_api = scope["path"].startswith(self.api_prefix)
-        method = scope.get("method", "GET")
-        unsafe_api_call = is_api and method not in _SAFE_METHODS
-        if unsafe_api_call and not csrf_matches(data, conn.headers.get(CSRF_HEADER)):
-            user = None
         scope.setdefault("state", {})["user"] = user
 
         async def send_wrapper(message: Message) -> None:

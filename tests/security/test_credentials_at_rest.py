@@ -93,28 +93,22 @@ def _stored_bytes(api: ApiHarness, db_url: str) -> bytes:
     return dump.stdout
 
 
-def test_channel_token_is_encrypted_at_rest_and_never_echoed(
-    secured_api: ApiHarness,
-    db_url: str,
-    article_json: dict[str, Any],
-    caplog: pytest.LogCaptureFixture,
-    capfd: pytest.CaptureFixture[str],
-    json_logs: None,
-) -> None:
-    api = secured_api
-    caplog.set_level(logging.DEBUG)
-    first = f"tok-SECRET-{uuid.uuid4().hex}"
-    second = f"tok-SECRET-{uuid.uuid4().hex}"
+def _create_channel_and_refusals(
+    api: ApiHarness, token: str
+) -> tuple[uuid.UUID, list[httpx.Response]]:
+    """Create an X channel with ``token``, then make two refused calls that carry it.
+
+    Returns the channel's id and every response, for the caller to search for the token.
+    """
     admin = api.headers("admin")
     responses: list[httpx.Response] = []
-
     created = api.client.post(
         "/api/v1/admin/channels",
         json={
             "platform": "x",
             "name": "Dawn Urdu on X",
             "account_id": "1700000000000000777",
-            "credentials": {"access_token": first},
+            "credentials": {"access_token": token},
         },
         headers=admin,
     )
@@ -129,7 +123,7 @@ def test_channel_token_is_encrypted_at_rest_and_never_echoed(
                 "platform": "x",
                 "name": "Dawn Urdu on X",
                 "account_id": "1",
-                "credentials": {"access_token": first},
+                "credentials": {"access_token": token},
             },
             headers=admin,
         )
@@ -138,19 +132,26 @@ def test_channel_token_is_encrypted_at_rest_and_never_echoed(
     responses.append(
         api.client.put(
             f"/api/v1/admin/channels/{channel_id}/credentials",
-            json={"credentials": {"access_token": first + "\x00"}},
+            json={"credentials": {"access_token": token + "\x00"}},
             headers=admin,
         )
     )
     assert responses[-1].status_code == 422
+    return channel_id, responses
 
-    # The platform refuses the token: the failure is recorded in the delivery log.
-    seed_article(api.engine, article_json, tag="secret")
-    outcomes = _deliver_due_posts_of(api, channel_id)
-    assert outcomes and outcomes != ["stale"], outcomes
+
+def _replace_token_and_read_back(
+    api: ApiHarness, channel_id: uuid.UUID, token: str
+) -> list[httpx.Response]:
+    """Replace the channel's token with ``token`` and read every admin and ops listing back.
+
+    The delivery log must show the failed attempt and the audit trail the replacement.
+    """
+    admin = api.headers("admin")
+    responses: list[httpx.Response] = []
     replaced = api.client.put(
         f"/api/v1/admin/channels/{channel_id}/credentials",
-        json={"credentials": {"access_token": second}},
+        json={"credentials": {"access_token": token}},
         headers=admin,
     )
     assert replaced.status_code == 200, replaced.text
@@ -167,6 +168,28 @@ def test_channel_token_is_encrypted_at_rest_and_never_echoed(
     assert any(d["channel_name"] == "Dawn Urdu on X" and d["message"] for d in deliveries)
     audit = responses[-1].json()["events"]
     assert any(e["detail"] == "credentials replaced" for e in audit)
+    return responses
+
+
+def test_channel_token_is_encrypted_at_rest_and_never_echoed(
+    secured_api: ApiHarness,
+    db_url: str,
+    article_json: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+    json_logs: None,
+) -> None:
+    api = secured_api
+    caplog.set_level(logging.DEBUG)
+    first = f"tok-SECRET-{uuid.uuid4().hex}"
+    second = f"tok-SECRET-{uuid.uuid4().hex}"
+    channel_id, responses = _create_channel_and_refusals(api, first)
+
+    # The platform refuses the token: the failure is recorded in the delivery log.
+    seed_article(api.engine, article_json, tag="secret")
+    outcomes = _deliver_due_posts_of(api, channel_id)
+    assert outcomes and outcomes != ["stale"], outcomes
+    responses += _replace_token_and_read_back(api, channel_id, second)
 
     with Session(api.engine) as s:
         channel = s.exec(select(Channel).where(Channel.id == channel_id)).one()

@@ -49,6 +49,26 @@ def test_unauthenticated_pages_redirect_to_login(browser: Browser, service: Runn
     ctx.close()
 
 
+def test_signing_out_ends_the_session_for_a_copied_cookie_too(
+    browser: Browser, service: RunningService
+) -> None:
+    ctx = new_context(browser, service)
+    page = ctx.new_page()
+    login(page, "editor")
+    # Another browser holding a copy of the cookie (what a thief or a shared machine keeps).
+    copy = new_context(browser, service)
+    copy.add_cookies(ctx.cookies())  # type: ignore[arg-type]
+    other = copy.new_page()
+    other.goto("/calendar")
+    expect(other.locator(".who")).to_contain_text("editor")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator(".flash")).to_contain_text("You are signed out.")
+    other.goto("/calendar")
+    expect(other).to_have_url(service.url + "/login?next=%2Fcalendar")
+    ctx.close()
+    copy.close()
+
+
 def test_forms_without_the_csrf_token_are_refused_and_change_nothing(
     ops_page: Page, editor_page: Page, service: RunningService
 ) -> None:

@@ -12,13 +12,13 @@ import redis
 
 from config import Settings
 from scheduler.delivery.dispatch import TaskMessage
+from scheduler.delivery.tasks import DELIVER_TASK
 from workers.celery_app import celery_sender, make_celery
 
 
 def _messages(n: int) -> list[TaskMessage]:
     return [
-        TaskMessage("newsrelay.deliver", f"attempt-{i}", (f"attempt-{i}",), "deliver.x")
-        for i in range(n)
+        TaskMessage(DELIVER_TASK, f"attempt-{i}", (f"attempt-{i}",), "deliver.x") for i in range(n)
     ]
 
 

@@ -30,11 +30,10 @@ from scheduler.api.schemas.ops import (
 from scheduler.channels import (
     ChannelConflict,
     channel_health,
-    channel_health_row,
     channel_name_taken,
-    channel_post_counts,
     create_channel,
     get_channel,
+    one_channel_health,
     replace_credentials,
     update_channel,
 )
@@ -50,7 +49,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 
 def _health(session: Session, channel: Channel) -> ChannelHealth:
     session.flush()
-    return channel_health_row(channel, channel_post_counts(session=session, channel_id=channel.id))
+    return one_channel_health(session=session, channel=channel)
 
 
 def _name_free(session: Session, name: str) -> None:

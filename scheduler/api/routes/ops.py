@@ -40,10 +40,9 @@ from scheduler.api.schemas.ops import (
 from scheduler.channels import (
     ChannelConflict,
     channel_health,
-    channel_health_row,
-    channel_post_counts,
     get_channel,
     mark_reconnected,
+    one_channel_health,
     pause_channel,
     resume_channel,
 )
@@ -223,7 +222,7 @@ def list_channels(session: SessionDep, _: OpsDep) -> dict[str, Any]:
 
 
 def _health(session: Any, channel: Channel) -> ChannelHealth:
-    return channel_health_row(channel, channel_post_counts(session=session, channel_id=channel.id))
+    return one_channel_health(session=session, channel=channel)
 
 
 @router.post(

@@ -1,7 +1,7 @@
 """Request and response models of the ops and admin API (so OpenAPI documents real shapes).
 
-The read models (deliveries, channels, audit events, keys) are the services' own, re-exported
-here, so the API, the web UI and the CLI show one shape.
+The read models (deliveries, channels and their health, audit events, keys) are the services'
+own, re-exported here, so the API, the web UI and the CLI show one shape.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from scheduler.channels import ChannelHealth
 from scheduler.models import PlatformName, Role
 from scheduler.ops.audit import AuditEventOut
 from scheduler.ops.delivery_log import Delivery
+from scheduler.ops.health import HealthSummary
 
 
 def _printable(value: str) -> str:
@@ -78,6 +79,7 @@ __all__ = [
     "CredentialsIn",
     "Delivery",
     "DeliveryPage",
+    "HealthSummary",
     "KeyCreate",
     "KeyCreated",
     "KeyList",

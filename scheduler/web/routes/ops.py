@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from adapters.errors import ErrorClass
 from scheduler.api.deps import SessionDep, SettingsDep
 from scheduler.channels import ChannelConflict, get_channel, mark_reconnected
 from scheduler.editorial.lifecycle import RETRYABLE
@@ -27,17 +28,23 @@ LOG_SIZE = 50
 ATTEMPT_STATUSES = [s.value for s in AttemptStatus]
 
 #: What each error class means, in words ops can act on (adapters/errors.py has the tree).
-ERROR_WORDS = {
-    "retry": "Temporary platform error; it is retried automatically.",
-    "rate_limited": "Rate limited by the platform; it waits for the reset time, then retries.",
-    "quota": "The account's usage quota is spent; it retries when the quota resets.",
-    "blocked": "The platform is temporarily blocking this account's posts; retried later.",
-    "permanent": "The platform refused the post; it will not be retried automatically.",
-    "duplicate": "The platform refused it as a duplicate of an earlier post.",
-    "reauth": "The channel's login has expired or was revoked; reconnect the channel.",
-    "permission": "The account lacks the permission to post; reconnect it with that permission.",
-    "ambiguous": "The outcome is unknown (the connection dropped); it is being reconciled.",
-    "error": "The delivery failed.",
+ERROR_WORDS: dict[str, str] = {
+    ErrorClass.RETRY: "Temporary platform error; it is retried automatically.",
+    ErrorClass.RATE_LIMITED: (
+        "Rate limited by the platform; it waits for the reset time, then retries."
+    ),
+    ErrorClass.QUOTA: "The account's usage quota is spent; it retries when the quota resets.",
+    ErrorClass.BLOCKED: "The platform is temporarily blocking this account's posts; retried later.",
+    ErrorClass.PERMANENT: "The platform refused the post; it will not be retried automatically.",
+    ErrorClass.DUPLICATE: "The platform refused it as a duplicate of an earlier post.",
+    ErrorClass.REAUTH: "The channel's login has expired or was revoked; reconnect the channel.",
+    ErrorClass.PERMISSION: (
+        "The account lacks the permission to post; reconnect it with that permission."
+    ),
+    ErrorClass.AMBIGUOUS: (
+        "The outcome is unknown (the connection dropped); it is being reconciled."
+    ),
+    ErrorClass.ERROR: "The delivery failed.",
 }
 
 
