@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from scheduler.db.engine import session_scope
 from scheduler.intake.articles import ingest_article
 from scheduler.intake.htmltext import html_to_text, strip_cms_boilerplate
-from scheduler.intake.schemas import InvalidInput, parse_article
+from scheduler.intake.schemas import MAX_TAGS, InvalidInput, parse_article
 from scheduler.models import Article, FeedSource, utcnow
 from scheduler.runtime.logs import get_logger
 
@@ -349,7 +349,7 @@ def entry_article(
         if term and term not in tags:
             tags.append(term)
     if tags:
-        item["tags"] = tags[:50]
+        item["tags"] = tags[:MAX_TAGS]
     image = _entry_image(entry)
     if image:
         item["image_url"] = image

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
 from scheduler.intake.htmltext import html_to_text, strip_cms_boilerplate
+from scheduler.intake.schemas import MAX_TAGS
 
 #: WordPress post statuses that mean "on the site now"; every other one takes the article down.
 _LIVE_STATUSES = frozenset({"publish"})
@@ -114,7 +115,7 @@ def wordpress_article(post: dict[str, Any], *, source: str) -> dict[str, Any]:
         article["image_url"] = image
     tags = _terms(post, "post_tag")
     if tags:
-        article["tags"] = tags[:50]
+        article["tags"] = tags[:MAX_TAGS]
     categories = _terms(post, "category")
     if categories:
         article["section"] = categories[0]
