@@ -93,10 +93,12 @@ def run_all(settings: Settings, *, host: str, port: int, concurrency: int = 16) 
     from adapters.sandbox import SandboxServer
     from scheduler.api.app import create_app
     from scheduler.runtime.bootstrap import ensure_ready
+    from scheduler.runtime.first_run import first_start
     from scheduler.runtime.ticker import start_ticker
     from workers.celery_app import celery_sender, make_celery
 
     engine = ensure_ready(settings, sandbox_channels=True)
+    first_start(engine=engine, settings=settings)  # before other threads log to the terminal
     sandbox = SandboxServer(settings.sandbox_host, settings.sandbox_port)
     sandbox.start()
     env: dict[str, str] = dict(os.environ)
