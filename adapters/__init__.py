@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from adapters.base import (
     PublishResult,
     ReconcileResult,
 )
+from adapters.deadline import DEFAULT_LIMITS, make_client
 from config import Settings
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ __all__ = [
     "ReconcileResult",
     "build_adapter",
     "http_timeout",
+    "platform_client",
 ]
 
 
@@ -45,6 +48,22 @@ def http_timeout(settings: Settings) -> httpx.Timeout:
     h = settings.http
     return httpx.Timeout(
         connect=h.connect_timeout, read=h.read_timeout, write=h.write_timeout, pool=h.pool_timeout
+    )
+
+
+def platform_client(
+    settings: Settings,
+    *,
+    verify: ssl.SSLContext | bool = True,
+    limits: httpx.Limits = DEFAULT_LIMITS,
+) -> httpx.Client:
+    """A client for platform calls and image downloads: our timeouts on each socket operation
+    and ``settings.http.request_deadline`` over each whole request (adapters.deadline)."""
+    return make_client(
+        timeout=http_timeout(settings),
+        per_request=settings.http.request_deadline,
+        verify=verify,
+        limits=limits,
     )
 
 
@@ -62,9 +81,10 @@ def _adapter_classes() -> tuple[type[XAdapter], type[InstagramAdapter], type[Fac
 def build_adapter(
     platform: str, *, settings: Settings, client: httpx.Client | None = None
 ) -> Adapter:
-    """The adapter for ``platform``, talking through ``client`` (or a new one with our timeouts)."""
+    """The adapter for ``platform``, talking through ``client`` (or a new one with our timeouts
+    and deadline)."""
     XAdapter, InstagramAdapter, FacebookAdapter = _adapter_classes()
-    client = client or httpx.Client(timeout=http_timeout(settings))
+    client = client or platform_client(settings)
     if platform == "x":
         return XAdapter(client=client, base_url=str(settings.x.base_url))
     if platform == "instagram":

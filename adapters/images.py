@@ -4,10 +4,8 @@ The card itself is drawn by :mod:`adapters.cards`.
 
 Instagram takes a JPEG of at most 8 MB, aspect 4:5 (0.8) to 1.91:1, 320-1440 px wide, sRGB
 (PLATFORMS.md section 3.3), fetched by Meta from a public URL, so fitted images go to the
-:class:`MediaStore`.  Fetching is an SSRF surface: every hop is checked against loopback,
-private, link-local, reserved and multicast addresses unless allow-listed (DESIGN.md, Security).
-Known limit: the address check and httpx's own connection resolve the name separately, so a
-DNS-rebinding host could still slip through; production should also egress through a proxy.
+:class:`MediaStore`.  Downloading (SSRF checks, the checked address pinned, the deadline and
+the per-server shares) is :mod:`adapters.image_fetch`.
 """
 
 from __future__ import annotations
@@ -15,16 +13,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import ipaddress
 import os
-import socket
 import tempfile
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urljoin, urlsplit
 
 import httpx
 from PIL import Image, ImageCms, ImageColor, ImageOps
@@ -33,8 +26,26 @@ from adapters.base import ArticleContent, ChannelSettings, MediaItem
 from adapters.cards import CARD_SIZE as CARD_SIZE  # re-exported: the card's old home
 from adapters.cards import headline_card as headline_card
 from adapters.errors import ImageError
+from adapters.image_fetch import (
+    FetchGate,
+    ImagePolicy,
+    ImageServerBusy,
+    Resolver,
+    fetch_image,
+)
 
-MAX_REDIRECTS = 3
+__all__ = [
+    "CARD_SIZE",
+    "FetchGate",
+    "ImagePolicy",
+    "ImageServerBusy",
+    "MediaStore",
+    "fetch_image",
+    "fit_for_instagram",
+    "headline_card",
+    "prepare_instagram_image",
+]
+
 IG_MIN_RATIO, IG_MAX_RATIO = 0.8, 1.91
 IG_MIN_WIDTH = 320
 # Instagram accepts up to 1440 px but displays feed images at 1080: larger only costs bytes.
@@ -43,18 +54,6 @@ IG_MAX_BYTES = 8 * 1024 * 1024
 JPEG_QUALITIES = (88, 80, 70, 60, 50)
 # Far above any real photo (a 50 MP camera); refuses decompression bombs before decoding.
 MAX_PIXELS = 60_000_000
-
-Resolver = Callable[[str], list[str]]
-
-
-@dataclass(frozen=True)
-class ImagePolicy:
-    """Limits and allow-lists for fetching article images."""
-
-    max_bytes: int = 15 * 1024 * 1024
-    timeout: float = 10.0
-    allowed_hosts: tuple[str, ...] = ()  # host names allowed even if they resolve privately
-    allowed_networks: tuple[str, ...] = ()  # CIDRs allowed (e.g. "127.0.0.0/8" for the sandbox)
 
 
 class MediaStore:
@@ -76,113 +75,6 @@ class MediaStore:
                 fh.write(data)
             os.replace(tmp, path)
         return MediaItem(url=f"{self.base_url}/{name}", path=str(path), width=width, height=height)
-
-
-# --- fetching ---------------------------------------------------------------------------------
-def _system_resolver(host: str) -> list[str]:
-    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    return sorted({str(info[4][0]) for info in infos})
-
-
-def _address_kind(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """Why an address must not be fetched from, or ``None`` if it is public."""
-    for kind, flag in (
-        ("loopback", addr.is_loopback),
-        ("link-local", addr.is_link_local),
-        ("multicast", addr.is_multicast),
-        ("unspecified", addr.is_unspecified),
-        ("private", addr.is_private),
-        ("reserved", addr.is_reserved),
-        ("non-public", not addr.is_global),
-    ):
-        if flag:
-            return kind
-    return None
-
-
-def _check_url(url: str, policy: ImagePolicy, resolver: Resolver) -> None:
-    """Refuse a URL whose scheme or host we must not fetch from."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError as exc:
-        raise ImageError(f"The image address is not a valid URL ({exc}).") from exc
-    if parts.scheme.lower() not in ("http", "https"):
-        raise ImageError(f"The image address must start with http or https, not {parts.scheme!r}.")
-    if not host:
-        raise ImageError("The image address has no host name.")
-    if host.lower().rstrip(".") in {h.lower().rstrip(".") for h in policy.allowed_hosts}:
-        return
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolver(host)]
-        except (OSError, UnicodeError, ValueError) as exc:
-            raise ImageError(f"The image host {host} could not be found.") from exc
-    if not addresses:
-        raise ImageError(f"The image host {host} could not be found.")
-    networks = [ipaddress.ip_network(n, strict=False) for n in policy.allowed_networks]
-    for addr in addresses:
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
-        kind = _address_kind(addr)
-        if kind and not any(addr in net for net in networks):
-            raise ImageError(
-                f"The image host {host} points to {addr}, a {kind} address, which is not "
-                "fetched for safety."
-            )
-
-
-def fetch_image(
-    url: str,
-    *,
-    client: httpx.Client,
-    policy: ImagePolicy,
-    resolver: Resolver | None = None,
-) -> bytes:
-    """Download an image, checking every redirect hop; raises :class:`ImageError`."""
-    resolve = resolver or _system_resolver
-    for _hop in range(MAX_REDIRECTS + 1):
-        _check_url(url, policy, resolve)
-        try:
-            with client.stream(
-                "GET",
-                url,
-                headers={"Accept": "image/*"},
-                timeout=policy.timeout,
-                follow_redirects=False,
-            ) as response:
-                location = response.headers.get("location")
-                if response.is_redirect and location:
-                    url = urljoin(url, location)
-                    continue
-                return _read_image_body(response, policy)
-        except httpx.TimeoutException as exc:
-            raise ImageError(
-                f"The image server did not answer within {policy.timeout:g} s."
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ImageError(f"The image could not be downloaded ({type(exc).__name__}).") from exc
-    raise ImageError(f"The image address redirected more than {MAX_REDIRECTS} times.")
-
-
-def _read_image_body(response: httpx.Response, policy: ImagePolicy) -> bytes:
-    if response.status_code != 200:
-        raise ImageError(f"The image server answered HTTP {response.status_code}.")
-    content_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if not content_type.startswith("image/"):
-        raise ImageError(f"The image address returned {content_type or 'no type'}, not an image.")
-    too_big = f"The image is larger than {policy.max_bytes / 1024 / 1024:g} MB."
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > policy.max_bytes:
-        raise ImageError(too_big)
-    body = bytearray()
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) > policy.max_bytes:  # stop reading: the declared length can lie
-            raise ImageError(too_big)
-    return bytes(body)
 
 
 # --- fitting ----------------------------------------------------------------------------------
@@ -304,11 +196,18 @@ def prepare_instagram_image(
     client: httpx.Client,
     policy: ImagePolicy,
     resolver: Resolver | None = None,
+    gate: FetchGate | None = None,
 ) -> tuple[MediaItem, list[str]]:
-    """The article image fetched, fitted and stored; a headline card (and a warning) if not."""
+    """The article image fetched, fitted and stored; a headline card (and a warning) if not.
+
+    With a ``gate``, :class:`ImageServerBusy` propagates: the caller retries later rather than
+    give up an image that may be fine.
+    """
     if article.image_url:
         try:
-            raw = fetch_image(article.image_url, client=client, policy=policy, resolver=resolver)
+            raw = fetch_image(
+                article.image_url, client=client, policy=policy, resolver=resolver, gate=gate
+            )
             data, width, height = fit_for_instagram(raw, fit=settings.image_fit)
             return store.save_jpeg(data, width=width, height=height), []
         except ImageError as exc:

@@ -18,6 +18,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
 DEV_SECRET = "dev-only-secret-do-not-use-in-production"  # noqa: S105 - refused in production
 
+# The sandbox platform's registered apps.  They are the defaults outside production so that
+# connecting an account works out of the box; they are not secrets (the sandbox is local).
+SANDBOX_X_CLIENT_ID = "c2FuZGJveC1uZXdzcmVsYXk6MTpjaQ"
+SANDBOX_X_CLIENT_SECRET = "sandbox-x-client-secret-not-for-production"  # noqa: S105
+SANDBOX_META_APP_ID = "1000000000000777"
+SANDBOX_META_APP_SECRET = "5a4db0c5ec2e7c0ffee5a4db0c5ec2e7"  # noqa: S105
+
 
 class XSettings(BaseModel):
     """X API v2."""
@@ -25,6 +32,14 @@ class XSettings(BaseModel):
     base_url: str | None = Field(
         default=None, description="Default: the sandbox outside production, api.x.com in it"
     )
+    authorize_base_url: str | None = Field(
+        default=None,
+        description="Host of /i/oauth2/authorize: the sandbox outside production, x.com in it",
+    )
+    #: The OAuth 2.0 app (a confidential client: Web App or Automated App).  Outside production
+    #: they default to the sandbox's app; in production connecting fails until both are set.
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
 
 
 class MetaSettings(BaseModel):
@@ -35,6 +50,15 @@ class MetaSettings(BaseModel):
         description="Default: the sandbox outside production, graph.facebook.com in it",
     )
     api_version: str = "v26.0"
+    dialog_base_url: str | None = Field(
+        default=None,
+        description="Host of the Login dialog: the sandbox outside production, "
+        "www.facebook.com in it",
+    )
+    #: The Meta app (Facebook Login).  Outside production they default to the sandbox's app; in
+    #: production connecting fails until both are set.
+    app_id: str | None = None
+    app_secret: SecretStr | None = None
 
 
 class InstagramSettings(BaseModel):
@@ -51,6 +75,9 @@ class HttpSettings(BaseModel):
     read_timeout: float = 20.0
     write_timeout: float = 20.0
     pool_timeout: float = 5.0
+    #: The whole call (connect, request, headers and body) ends within this, however slowly a
+    #: server trickles; the timeouts above bound each socket operation only.
+    request_deadline: float = Field(default=30.0, gt=0)
 
 
 class ImageSettings(BaseModel):
@@ -58,6 +85,16 @@ class ImageSettings(BaseModel):
 
     max_bytes: int = 15 * 1024 * 1024
     fetch_timeout: float = 10.0
+    #: The whole download, every redirect hop and the body included; past it the post gets
+    #: the headline card with the reason.
+    fetch_deadline: float = Field(default=15.0, gt=0)
+    #: Downloads at once from one image server, and in all, per worker process: a slow server
+    #: cannot hold every worker thread.  A post over its share waits ``busy_retry_seconds``.
+    fetches_per_server: int = Field(default=2, ge=1)
+    fetches_at_once: int = Field(default=8, ge=1)
+    busy_retry_seconds: float = Field(default=2.0, gt=0)
+    #: A server that ran past the deadline is turned away (headline card) for this long.
+    slow_server_seconds: float = Field(default=60.0, ge=0)
     allowed_hosts: list[str] = Field(default_factory=list)
     allowed_networks: list[str] = Field(default_factory=list)
 
@@ -67,6 +104,13 @@ class ImageSettings(BaseModel):
         for item in value:
             ipaddress.ip_network(item, strict=False)
         return value
+
+
+class FeedSettings(BaseModel):
+    """Polling RSS/Atom feeds."""
+
+    #: The whole fetch of one feed (connect, headers, body, redirects).
+    fetch_deadline: float = Field(default=30.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -103,6 +147,10 @@ class Settings(BaseSettings):
     rate_limit_fallback_seconds: float = 900.0
     task_soft_time_limit: int = 60
     task_time_limit: int = 90
+    #: Every I/O a format or delivery task does ends by this: Celery's time limits above do
+    #: not apply on the threads pool.  A format task holds its post's lease this long (plus a
+    #: margin); past it the dispatcher hands the post to another task.
+    task_deadline_seconds: float = Field(default=50.0, gt=0)
     broker_polling_interval: float = 0.05
     #: A worker that started no task for this long while deliveries for its queues have waited
     #: as long exits, so its supervisor restarts it (a consumer that silently stopped).
@@ -113,9 +161,13 @@ class Settings(BaseSettings):
     instagram: InstagramSettings = Field(default_factory=InstagramSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     images: ImageSettings = Field(default_factory=ImageSettings)
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
 
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8765
+    #: Lifetime of the access tokens the sandbox issues (X access tokens and Meta short-lived
+    #: user tokens); the real platforms use 7200 s and about an hour.
+    sandbox_token_ttl_seconds: int = Field(default=7200, ge=1, le=90 * 24 * 3600)
 
     @model_validator(mode="after")
     def _platform_base_urls(self) -> Settings:
@@ -125,6 +177,26 @@ class Settings(BaseSettings):
             self.x.base_url = "https://api.x.com" if production else self.sandbox_url
         if self.meta.base_url is None:
             self.meta.base_url = "https://graph.facebook.com" if production else self.sandbox_url
+        if self.x.authorize_base_url is None:
+            self.x.authorize_base_url = "https://x.com" if production else self.sandbox_url
+        if self.meta.dialog_base_url is None:
+            self.meta.dialog_base_url = (
+                "https://www.facebook.com" if production else self.sandbox_url
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _sandbox_apps_outside_production(self) -> Settings:
+        # Production has no default app: the OAuth clients refuse to start a connection and
+        # name the missing variables (connecting is optional, so start-up does not fail).
+        if self.environment == "production":
+            return self
+        if self.x.client_id is None and self.x.client_secret is None:
+            self.x.client_id = SANDBOX_X_CLIENT_ID
+            self.x.client_secret = SecretStr(SANDBOX_X_CLIENT_SECRET)
+        if self.meta.app_id is None and self.meta.app_secret is None:
+            self.meta.app_id = SANDBOX_META_APP_ID
+            self.meta.app_secret = SecretStr(SANDBOX_META_APP_SECRET)
         return self
 
     @model_validator(mode="after")

@@ -14,6 +14,8 @@ from config import Settings
 from scheduler.access.crypto import decrypt_credentials, encrypt_credentials
 from scheduler.models import Channel, ChannelStatus, PlatformName, Post, PostStatus, utcnow
 from scheduler.ops.audit import record_audit
+from scheduler.ops.health import RecentAttempts, recent_attempts
+from scheduler.ops.health import channel_health as derive_health
 
 #: Account ids of the sandbox channels created on first start of the embedded default.
 SANDBOX_ACCOUNTS = {
@@ -182,7 +184,10 @@ class ChannelConflict(ValueError):
 
 
 def channel_health(*, session: Session) -> list[dict[str, Any]]:
-    """Every channel's health for ops, with post counts by status; never its credentials."""
+    """Every channel's health for ops, with post counts by status; never its credentials.
+
+    Three queries whatever the number of channels: channels, post counts, recent attempts.
+    """
     counts: dict[uuid.UUID, dict[str, int]] = {}
     rows = session.execute(
         sa.select(col(Post.channel_id), col(Post.status), sa.func.count()).group_by(
@@ -191,15 +196,38 @@ def channel_health(*, session: Session) -> list[dict[str, Any]]:
     ).all()
     for channel_id, status, n in rows:
         counts.setdefault(channel_id, {})[str(status)] = int(n)
-    return [channel_health_row(c, counts.get(c.id, {})) for c in list_channels(session=session)]
+    recent = recent_attempts(session=session)
+    return [
+        channel_health_row(c, counts.get(c.id, {}), recent.get(c.id))
+        for c in list_channels(session=session)
+    ]
+
+
+def one_channel_health(*, session: Session, channel: Channel) -> dict[str, Any]:
+    """One channel's health row (as :func:`channel_health` shows it)."""
+    recent = recent_attempts(session=session, channel_id=channel.id).get(channel.id)
+    counts = channel_post_counts(session=session, channel_id=channel.id)
+    return channel_health_row(channel, counts, recent)
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def channel_health_row(channel: Channel, post_counts: dict[str, int]) -> dict[str, Any]:
-    """One channel as ops and admins see it (an allow-list of fields: no credentials)."""
+def channel_health_row(
+    channel: Channel, post_counts: dict[str, int], recent: RecentAttempts | None = None
+) -> dict[str, Any]:
+    """One channel as ops and admins see it (an allow-list of fields: no credentials).
+
+    ``health`` is derived from the status and ``recent`` attempts (see
+    :func:`scheduler.ops.health.channel_health`): a channel whose deliveries all fail is
+    "failing" even while its status is still "active".
+    """
+    health = derive_health(
+        status=str(channel.status),
+        rate_limited_until=channel.rate_limited_until,
+        recent=recent or RecentAttempts(),
+    )
     return {
         "id": str(channel.id),
         "platform": str(channel.platform),
@@ -217,6 +245,7 @@ def channel_health_row(channel: Channel, post_counts: dict[str, int]) -> dict[st
         "token_expires_at": _iso(channel.token_expires_at),
         "has_credentials": bool(channel.credentials_encrypted),
         "posts": post_counts,
+        "health": health,
         "created_at": channel.created_at.isoformat(),
     }
 

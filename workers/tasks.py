@@ -13,7 +13,8 @@ import httpx
 from celery import signals
 from sqlalchemy.engine import Engine
 
-from adapters import http_timeout
+from adapters import platform_client
+from adapters.deadline import deadline
 from config import get_settings
 from scheduler.db.engine import make_engine
 from scheduler.delivery.attempt import deliver_attempt
@@ -82,8 +83,8 @@ def _client() -> httpx.Client:
     """
     client: httpx.Client | None = getattr(_local, "client", None)
     if client is None:
-        client = httpx.Client(
-            timeout=http_timeout(get_settings()),
+        client = platform_client(
+            get_settings(),
             verify=_tls(),
             # One connection per platform host this thread talks to.
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
@@ -104,21 +105,26 @@ def format_post_task(post_id: str) -> str | None:
 @celery_app.task(name=DELIVER_TASK)
 def deliver_task(attempt_id: str) -> str:
     """Deliver one attempt (the task id is the attempt id)."""
-    return deliver_attempt(
-        engine=_engine(),
-        attempt_id=uuid.UUID(attempt_id),
-        settings=get_settings(),
-        client=_client(),
-        worker=WORKER_NAME,
-    )
+    settings = get_settings()
+    # The threads pool ignores Celery's time limits: every platform call ends by this.
+    with deadline(settings.task_deadline_seconds):
+        return deliver_attempt(
+            engine=_engine(),
+            attempt_id=uuid.UUID(attempt_id),
+            settings=settings,
+            client=_client(),
+            worker=WORKER_NAME,
+        )
 
 
 @celery_app.task(name=RECONCILE_TASK)
 def reconcile_task(post_id: str) -> str:
     """Settle a post whose delivery outcome is unknown."""
-    return reconcile_post(
-        engine=_engine(), post_id=uuid.UUID(post_id), settings=get_settings(), client=_client()
-    )
+    settings = get_settings()
+    with deadline(settings.task_deadline_seconds):
+        return reconcile_post(
+            engine=_engine(), post_id=uuid.UUID(post_id), settings=settings, client=_client()
+        )
 
 
 _stop_heartbeat = threading.Event()

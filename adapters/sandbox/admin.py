@@ -2,7 +2,10 @@
 
 ``GET requests`` and ``GET posts`` show what the platforms received and what is live;
 ``faults`` sets, lists and clears injected faults; ``reset`` forgets everything; ``images``
-serves generated JPEG/PNG files for Instagram and Facebook to fetch.
+serves generated JPEG/PNG files for Instagram and Facebook to fetch.  Under ``oauth/``:
+``revoke`` kills every token granted to a user or Page (the person de-authorised the app, so the
+next refresh or call fails in the platform's words), ``advance`` moves the token clock forward,
+``login`` picks the user who approves the next authorizations.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ def handle(state: SandboxState, request: Request) -> Response:
         return Response(200, {"posts": [p.as_dict() for p in posts]})
     if path == "/_sandbox/faults":
         return _faults(state, request)
+    if path.startswith("/_sandbox/oauth/") and method == "POST":
+        return _oauth(state, path.removeprefix("/_sandbox/oauth/"), request)
     if path == "/_sandbox/reset" and method == "POST":
         state.reset()
         return Response(200, {"ok": True})
@@ -60,6 +65,31 @@ def _faults(state: SandboxState, request: Request) -> Response:
         state.faults.set(config)
         return Response(200, config.as_dict())
     return _error(405, "use GET, POST or DELETE")
+
+
+def _oauth(state: SandboxState, action: str, request: Request) -> Response:
+    body = request.json if isinstance(request.json, dict) else {}
+    grants = state.grants
+    if action == "revoke":
+        subject = body.get("user") or body.get("account")
+        if not isinstance(subject, str) or not subject:
+            return _error(400, 'send {"user": "<user or Page id>"}')
+        return Response(200, {"revoked": grants.revoke_subject(subject)})
+    if action == "advance":
+        seconds = body.get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            return _error(400, 'send {"seconds": <non-negative number>}')
+        return Response(200, {"offset_seconds": grants.advance(float(seconds))})
+    if action == "login":
+        platform, user = body.get("platform"), body.get("user")
+        if platform not in ("x", "meta") or not isinstance(user, str) or not user.isdigit():
+            return _error(400, 'send {"platform": "x"|"meta", "user": "<numeric id>"}')
+        if platform == "x":
+            grants.x_login = user
+        else:
+            grants.meta_login = user
+        return Response(200, {"platform": platform, "user": user})
+    return _error(404, f"no admin endpoint POST /_sandbox/oauth/{action}")
 
 
 def _image(request: Request, match: re.Match[str]) -> Response:

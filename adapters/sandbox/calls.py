@@ -65,6 +65,13 @@ def run_call(
     return response
 
 
+def run_unfaulted(call: Call, handler: Handler) -> Response:
+    """Serve ``call`` without injected faults (the authorization servers), and record it."""
+    response = handler(call)
+    _record(call, response)
+    return response
+
+
 def _record(call: Call, response: Response) -> None:
     path = call.request.path
     call.state.record(

@@ -55,6 +55,19 @@ class SandboxClient:
         params = {"account": account} if account is not None else {}
         self.client.delete(f"{self.base_url}/_sandbox/faults", params=params).raise_for_status()
 
+    def revoke_grants(self, user: str) -> int:
+        """Revoke every token granted to an X user, Facebook user or Page (the person
+        de-authorised the app); returns how many tokens died."""
+        response = self.client.post(f"{self.base_url}/_sandbox/oauth/revoke", json={"user": user})
+        response.raise_for_status()
+        return int(response.json()["revoked"])
+
+    def advance_token_clock(self, seconds: float) -> None:
+        """Move the sandbox's token clock forward so issued tokens and codes expire sooner."""
+        self.client.post(
+            f"{self.base_url}/_sandbox/oauth/advance", json={"seconds": seconds}
+        ).raise_for_status()
+
     def reset(self) -> None:
         """Forget all requests, posts, uploads, containers and faults."""
         self.client.post(f"{self.base_url}/_sandbox/reset").raise_for_status()

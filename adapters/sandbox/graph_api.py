@@ -1,8 +1,10 @@
 """The Graph API router: ``/{version}/{id}[/{edge}]`` for Instagram and Facebook Pages.
 
-Tokens come from ``access_token`` (query, form or JSON body) or ``Authorization: Bearer`` and
-must be ``sandbox-token-<account>`` for the page / IG user in the path, or for the owner of the
-object (container, media, post).  Every response carries ``X-App-Usage`` and
+Tokens come from ``access_token`` (query, form or JSON body) or ``Authorization: Bearer``: a
+Page token for the Page in the path (or its linked IG user), a user token of a user who manages
+it, or the fixed ``sandbox-token-<account>``; unknown, expired and revoked tokens get code 190
+with Meta's subcode, and a user token on a Page write gets Meta's (#200).  The login and token
+endpoints live in :mod:`adapters.sandbox.meta_oauth`.  Every response carries ``X-App-Usage`` and
 ``X-Business-Use-Case-Usage`` (PLATFORMS.md §4.5).
 """
 
@@ -15,10 +17,10 @@ import secrets
 import time
 from collections.abc import Callable
 
-from adapters.sandbox import bodies, facebook, instagram
+from adapters.sandbox import bodies, facebook, instagram, meta_oauth, oauth_bodies
 from adapters.sandbox.calls import Call, Handler, run_call
 from adapters.sandbox.state import SandboxState
-from adapters.sandbox.wire import Request, Response, account_from_token
+from adapters.sandbox.wire import Request, Response
 
 DEFAULT_VERSIONS = r"v\d+\.0"
 _HOUR = 3600
@@ -38,16 +40,12 @@ _EDGES: dict[tuple[str, str], tuple[str, str, str, Handler]] = {
 }
 
 
-def token_account(request: Request) -> str | None:
-    return account_from_token(request.param("access_token") or request.bearer_token())
-
-
 def handle(
     state: SandboxState, request: Request, base_url: str, versions: re.Pattern[str]
 ) -> Response:
     """Serve one Graph API request."""
     parts = request.path.strip("/").split("/")
-    if len(parts) not in (2, 3) or not versions.fullmatch(parts[0]):
+    if not 2 <= len(parts) <= 3 or not versions.fullmatch(parts[0]):
         call = Call(state, request, base_url, "graph", "unknown")
         return run_call(
             call,
@@ -55,6 +53,9 @@ def handle(
             on_fault=_fault_response,
             decorate=_decorate,
         )
+    served = meta_oauth.handle(state, request, base_url, parts[1:])
+    if served is not None:
+        return served
     object_id = parts[1]
     if len(parts) == 3:
         edge = _EDGES.get((request.method, parts[2]))
@@ -98,10 +99,31 @@ def _object_call(
 
 
 def _authorize(call: Call, request: Request) -> None:
-    account = token_account(request)
-    if account is None:
-        call.auth_error = bodies.meta_invalid_token()
-    elif call.account is None:
+    grants = call.state.grants
+    found = grants.lookup(
+        request.param("access_token") or request.bearer_token(), ("meta_user", "meta_page")
+    )
+    call.auth_error = meta_oauth.token_problem(grants, found)
+    if call.auth_error is not None:
+        return
+    token = found.token
+    account = found.static_account or (token.subject if token else None)
+    if token is not None and token.kind == "meta_user":
+        # A user token acts on the Pages its user manages and their IG accounts, but
+        # publishing on a Page needs the Page token (PLATFORMS.md §4.2).
+        if call.platform == "facebook" and call.action != "read":
+            call.auth_error = oauth_bodies.meta_page_token_required()
+            return
+        if call.account is None or call.account in meta_oauth.user_accounts(token.subject):
+            account = call.account or account
+    elif (
+        token is not None
+        and call.account is not None
+        and meta_oauth.page_of_instagram(call.account) == token.subject
+    ):
+        # A Page token also speaks for the Instagram account linked to its Page (§3.1).
+        account = call.account
+    if call.account is None:
         call.account = account
     elif account != call.account:
         # A token for another Page is a permission problem; another IG user looks missing.

@@ -15,11 +15,12 @@ import re
 import signal
 import socket
 import threading
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
 
-from adapters.sandbox import admin, graph_api, x_api
+from adapters.sandbox import admin, graph_api, x_api, x_oauth
 from adapters.sandbox.state import SandboxConfig, SandboxState
 from adapters.sandbox.wire import Request, Response, parse_body, parse_query
 
@@ -42,6 +43,9 @@ class SandboxApp:
             return admin.handle(self.state, request)
         if request.path.startswith("/2/"):
             return x_api.handle(self.state, request, self.base_url)
+        if request.path.rstrip("/") == "/i/oauth2/authorize" and request.method == "GET":
+            # x.com's host in reality; the sandbox serves every host on one port.
+            return x_oauth.authorize(self.state, request)
         return graph_api.handle(self.state, request, self.base_url, self.versions)
 
 
@@ -194,7 +198,12 @@ class SandboxServer:
         x_user_limit_15min: int = 100_000,
         container_delay: float = 0.0,
         video_processing_seconds: float = 1.0,
+        token_ttl_seconds: int = 7200,
+        redirect_uris: Iterable[str] | None = None,
     ) -> None:
+        """``token_ttl_seconds``: lifetime of issued access tokens (Settings
+        ``sandbox_token_ttl_seconds``); ``redirect_uris``: the OAuth apps' registered callback
+        URLs (None: any loopback http(s) URL)."""
         self.host = host
         self.port = port
         self.state = SandboxState(
@@ -203,6 +212,8 @@ class SandboxServer:
                 x_user_limit_15min=x_user_limit_15min,
                 container_delay=container_delay,
                 video_processing_seconds=video_processing_seconds,
+                token_ttl_seconds=token_ttl_seconds,
+                redirect_uris=None if redirect_uris is None else frozenset(redirect_uris),
             )
         )
         self._app = SandboxApp(self.state, re.compile(graph_versions_pattern))
@@ -251,9 +262,9 @@ class SandboxServer:
         self.stop()
 
 
-def serve(host: str, port: int) -> None:
+def serve(host: str, port: int, *, token_ttl_seconds: int = 7200) -> None:
     """Run the sandbox in the foreground until SIGTERM or SIGINT (``newsrelay sandbox``)."""
-    server = SandboxServer(host, port)
+    server = SandboxServer(host, port, token_ttl_seconds=token_ttl_seconds)
     stopping = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:

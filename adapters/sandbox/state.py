@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.sandbox.faults import FaultBook, FaultConfig, parse_fault
+from adapters.sandbox.grants import Apps, GrantBook
 
 # Twitter's snowflake epoch: ids are ((ms since epoch) << 22 | sequence), 19 digits today.
 _SNOWFLAKE_EPOCH_MS = 1288834974657
@@ -168,6 +169,10 @@ class SandboxConfig:
     # Facebook's documented scheduling window (PLATFORMS.md §4.3, emulator default).
     fb_schedule_min_seconds: int = 10 * 60
     fb_schedule_max_seconds: int = 75 * 24 * 3600
+    # Lifetime of issued X access tokens and Meta short-lived user tokens.
+    token_ttl_seconds: int = 7200
+    # Registered OAuth redirect URIs; None accepts any loopback http(s) URI (see grants.Apps).
+    redirect_uris: frozenset[str] | None = None
 
 
 class SandboxState:
@@ -177,13 +182,18 @@ class SandboxState:
         self.config = config or SandboxConfig()
         self.lock = threading.RLock()
         self.faults = FaultBook()
+        self.grants = GrantBook(
+            token_ttl_seconds=self.config.token_ttl_seconds,
+            apps=Apps(redirect_uris=self.config.redirect_uris),
+        )
         self._request_ids = itertools.count(1)
         self._last_snowflake = 0
         self._meta_ids = itertools.count(17_841_000_000_000_000 + int(time.time() * 1000) % 10**12)
         self.reset()
 
     def reset(self) -> None:
-        """Forget everything (requests, posts, uploads, containers, faults, counters)."""
+        """Forget everything (requests, posts, uploads, containers, faults, counters, issued
+        tokens)."""
         with self.lock:
             self.requests: deque[RequestRecord] = deque(maxlen=_MAX_REQUESTS)
             self.posts: list[Post] = []
@@ -197,6 +207,7 @@ class SandboxState:
             self.x_calls: dict[tuple[str, int], int] = {}
             self.meta_calls: dict[tuple[str, int], int] = {}
             self.faults.clear()
+            self.grants.clear()
 
     # --- faults (in-process twins of the admin endpoints) --------------------------------------
     def set_fault(self, account: str | None, **fields: Any) -> FaultConfig:

@@ -1,7 +1,9 @@
 """X API v2 emulation: ``POST /2/tweets``, ``GET /2/users/:id/tweets``, ``DELETE /2/tweets/:id``
 and the router for ``/2/...`` (media upload lives in :mod:`adapters.sandbox.x_media`).
 
-The bearer token ``sandbox-token-<user_id>`` identifies the user (PLATFORMS.md §1.4).
+The bearer token identifies the user: an access token the sandbox issued (see
+:mod:`adapters.sandbox.x_oauth`) or a fixed ``sandbox-token-<user_id>`` (PLATFORMS.md §1.4).
+Unknown, expired and revoked tokens get X's 401.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from datetime import datetime
 
 from twitter_text import parse_tweet
 
-from adapters.sandbox import bodies, x_media
+from adapters.sandbox import bodies, x_media, x_oauth
 from adapters.sandbox.calls import Call, Handler, run_call
 from adapters.sandbox.state import Post, SandboxState, iso_z
-from adapters.sandbox.wire import Request, Response, account_from_token
+from adapters.sandbox.wire import Request, Response
 from adapters.sandbox.x_links import wrap_links
 
 _ID = re.compile(r"^[0-9]{1,19}$")
@@ -50,15 +52,22 @@ _REPLY_SETTINGS = frozenset({"following", "mentionedUsers", "subscribers", "veri
 _WINDOW_15M = 15 * 60
 _WINDOW_24H = 24 * 3600
 # Per-user 15-minute limits of the endpoints we emulate (PLATFORMS.md §1.5), for the headers.
-_READ_LIMITS = {"list": 900, "upload": 1875, "status": 1000, "delete": 50}
+_READ_LIMITS = {"list": 900, "upload": 1875, "status": 1000, "delete": 50, "me": 75}
 
 
-def user_from_token(request: Request) -> str | None:
-    return account_from_token(request.bearer_token())
+def user_from_token(state: SandboxState, request: Request) -> str | None:
+    """The user of a valid bearer token, or None (missing, unknown, expired or revoked)."""
+    found = state.grants.lookup(request.bearer_token(), ("x_access",))
+    if not found.valid:
+        return None
+    return found.static_account or (found.token.subject if found.token else None)
 
 
 def handle(state: SandboxState, request: Request, base_url: str) -> Response:
     """Serve one ``/2/...`` request."""
+    served = x_oauth.handle(state, request, base_url)
+    if served is not None:
+        return served
     route = _route(request)
     if route is None:
         call = Call(state, request, base_url, "x", "unknown")
@@ -69,7 +78,9 @@ def handle(state: SandboxState, request: Request, base_url: str) -> Response:
             decorate=_decorate,
         )
     kind, action, handler = route
-    call = Call(state, request, base_url, "x", kind, action, account=user_from_token(request))
+    call = Call(
+        state, request, base_url, "x", kind, action, account=user_from_token(state, request)
+    )
     if call.account is None:
         call.auth_error = bodies.x_unauthorized()
     if kind == "create" and isinstance(request.json, dict):
@@ -83,6 +94,8 @@ def _route(request: Request) -> tuple[str, str, Handler] | None:
     method = request.method
     if parts == ["2", "tweets"] and method == "POST":
         return "create", "live", create_tweet
+    if parts == ["2", "users", "me"] and method == "GET":
+        return "me", "read", x_oauth.users_me
     if len(parts) == 3 and parts[:2] == ["2", "tweets"] and method == "DELETE":
         return "delete", "read", delete_tweet
     if len(parts) == 4 and parts[:2] == ["2", "users"] and parts[3] == "tweets" and method == "GET":

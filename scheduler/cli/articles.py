@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 
 from adapters.base import PLATFORMS
@@ -55,7 +54,7 @@ def preview(
     as_json: JsonFlag = False,
 ) -> None:
     """Render an article for each platform with default settings; writes nothing to the database."""
-    from adapters import http_timeout
+    from adapters import platform_client
     from scheduler.editorial.rendering import preview_article
 
     data = read_article_file(file)
@@ -64,7 +63,7 @@ def preview(
     if bad:
         fail(f"unknown channel {', '.join(bad)}; choose from {', '.join(PLATFORMS)}")
     settings = load_settings()
-    with httpx.Client(timeout=http_timeout(settings)) as client:
+    with platform_client(settings) as client:
         payloads = preview_article(
             data.content(), settings=settings, platforms=platforms, client=client
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import httpx
 import typer
 
 from scheduler.cli.common import JsonFlag, emit_json, fail, load_settings
@@ -96,20 +95,33 @@ def feeds_poll(
     """Poll due feeds now (or one feed, due or not) and print what each poll found."""
     from sqlmodel import Session
 
-    from scheduler.intake.feeds import FeedNotFound, get_feed, poll_due_feeds, poll_feed
+    from adapters.deadline import make_client
+    from scheduler.intake.feeds import (
+        FETCH_TIMEOUT,
+        FeedNotFound,
+        get_feed,
+        poll_due_feeds,
+        poll_feed,
+    )
     from scheduler.runtime.bootstrap import ensure_ready
 
-    engine = ensure_ready(load_settings())
-    with httpx.Client() as client:
+    settings = load_settings()
+    engine = ensure_ready(settings)
+    limit = settings.feeds.fetch_deadline
+    with make_client(timeout=FETCH_TIMEOUT, per_request=limit) as client:
         if name is None:
-            results = poll_due_feeds(engine=engine, client=client)
+            results = poll_due_feeds(engine=engine, client=client, fetch_deadline=limit)
         else:
             try:
                 with Session(engine) as session:
                     feed_id = get_feed(session=session, name=name).id
             except FeedNotFound as exc:
                 fail(str(exc))
-            results = [poll_feed(engine=engine, feed_id=feed_id, client=client, force=True)]
+            results = [
+                poll_feed(
+                    engine=engine, feed_id=feed_id, client=client, force=True, fetch_deadline=limit
+                )
+            ]
     if as_json:
         emit_json({"polls": [r.__dict__ for r in results]})
         return

@@ -4,12 +4,20 @@ The same code renders the preview an editor sees and the post that goes out.  Im
 fitting happen outside any database transaction; the result is written back with a
 compare-and-set on the post's status and requested revision, so a stale render never overwrites a
 newer one.
+
+The threads pool does not enforce Celery's time limits, so the format task bounds itself: all its
+I/O ends by ``task_deadline_seconds`` (adapters.deadline) and it holds the post's lease that long
+plus a margin; a task that outlives its lease (a worker killed or wedged) loses the post to the
+dispatcher, which leases it again to another task, and the late task's write-back finds the post
+moved on.  Image downloads take per-server shares (:class:`FetchGate`): a post whose image server
+already has its share waits ``busy_retry_seconds`` in ``rendering`` instead of holding a thread.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 import sqlalchemy as sa
@@ -17,7 +25,14 @@ from sqlalchemy.engine import Engine
 
 from adapters import build_adapter
 from adapters.base import ArticleContent, ChannelSettings, Payload
-from adapters.images import ImagePolicy, MediaStore, prepare_instagram_image
+from adapters.deadline import deadline
+from adapters.images import (
+    FetchGate,
+    ImagePolicy,
+    ImageServerBusy,
+    MediaStore,
+    prepare_instagram_image,
+)
 from config import Settings
 from scheduler.channels import channel_settings
 from scheduler.db.engine import session_scope
@@ -31,9 +46,19 @@ def image_policy(settings: Settings) -> ImagePolicy:
     return ImagePolicy(
         max_bytes=settings.images.max_bytes,
         timeout=settings.images.fetch_timeout,
+        deadline=settings.images.fetch_deadline,
         allowed_hosts=tuple(settings.images.allowed_hosts),
         allowed_networks=tuple(settings.images.allowed_networks),
+        per_server=settings.images.fetches_per_server,
+        at_once=settings.images.fetches_at_once,
+        slow_server_seconds=settings.images.slow_server_seconds,
     )
+
+
+#: This worker process's shares of image downloads (the limits are per process).
+PROCESS_FETCH_GATE = FetchGate()
+#: A format task holds its post's lease this much longer than its own deadline.
+LEASE_MARGIN = timedelta(seconds=10)
 
 
 def media_store(settings: Settings) -> MediaStore:
@@ -50,14 +75,23 @@ def render_for_channel(
     settings: Settings,
     client: httpx.Client,
     text_override: str | None = None,
+    gate: FetchGate | None = None,
 ) -> Payload:
-    """Render one article for one platform, fetching and fitting the image where needed."""
+    """Render one article for one platform, fetching and fitting the image where needed.
+
+    With a ``gate``, raises ImageServerBusy when the image server already has its share.
+    """
     adapter = build_adapter(platform, settings=settings, client=client)
     media = None
     warnings: list[str] = []
     if adapter.needs_image:
         media, warnings = prepare_instagram_image(
-            content, cs, store=media_store(settings), client=client, policy=image_policy(settings)
+            content,
+            cs,
+            store=media_store(settings),
+            client=client,
+            policy=image_policy(settings),
+            gate=gate,
         )
     payload = adapter.render(content, cs, media=media)
     payload.warnings = warnings + payload.warnings
@@ -93,11 +127,14 @@ class _Snapshot:
     source_requires_approval: bool = False
 
 
-def _snapshot(engine: Engine, post_id: uuid.UUID) -> _Snapshot | None:
+def _snapshot(engine: Engine, post_id: uuid.UUID, *, hold: timedelta) -> _Snapshot | None:
+    """The post's render inputs, its lease extended by ``hold``; None if it moved on."""
     with session_scope(engine) as s:
         post = s.get(Post, post_id)
         if post is None or post.status != PostStatus.RENDERING:
             return None
+        post.lease_until = utcnow() + hold
+        s.add(post)
         article = s.get(Article, post.article_id)
         channel = s.get(Channel, post.channel_id)
         assert article is not None and channel is not None
@@ -129,22 +166,48 @@ def next_status_after_render(snap: _Snapshot, payload: Payload) -> PostStatus:
     return PostStatus.SCHEDULED
 
 
+def _retry_later(engine: Engine, post_id: uuid.UUID, revision: int, *, seconds: float) -> None:
+    """Leave the post in ``rendering`` for the dispatcher to hand out again in ``seconds``."""
+    with session_scope(engine) as s:
+        s.execute(
+            sa.update(Post)
+            .where(
+                Post.id == post_id,  # type: ignore[arg-type]
+                Post.status == PostStatus.RENDERING,  # type: ignore[arg-type]
+                Post.render_requested_revision == revision,  # type: ignore[arg-type]
+            )
+            .values(lease_until=utcnow() + timedelta(seconds=seconds))
+        )
+
+
 def format_post(
-    *, engine: Engine, post_id: uuid.UUID, settings: Settings, client: httpx.Client
+    *,
+    engine: Engine,
+    post_id: uuid.UUID,
+    settings: Settings,
+    client: httpx.Client,
+    gate: FetchGate = PROCESS_FETCH_GATE,
 ) -> PostStatus | None:
-    """Render a post waiting in ``rendering``; returns its new status, or None if it moved on."""
-    snap = _snapshot(engine, post_id)
+    """Render a post waiting in ``rendering``; returns its new status, or None if it moved on
+    (or waits for its image server's share of downloads)."""
+    task_deadline = settings.task_deadline_seconds
+    snap = _snapshot(engine, post_id, hold=timedelta(seconds=task_deadline) + LEASE_MARGIN)
     if snap is None:
         return None
     try:
-        payload = render_for_channel(
-            snap.content,
-            snap.platform,
-            snap.settings,
-            settings=settings,
-            client=client,
-            text_override=snap.text_override,
-        )
+        with deadline(task_deadline):
+            payload = render_for_channel(
+                snap.content,
+                snap.platform,
+                snap.settings,
+                settings=settings,
+                client=client,
+                text_override=snap.text_override,
+                gate=gate,
+            )
+    except ImageServerBusy:
+        _retry_later(engine, post_id, snap.revision, seconds=settings.images.busy_retry_seconds)
+        return None
     except Exception as exc:  # a bug must leave a readable draft, never a lost post
         payload = Payload(channel=snap.platform, text="")  # type: ignore[arg-type]
         payload.problems = [f"The post could not be rendered ({type(exc).__name__}: {exc})."]

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from adapters.deadline import check, deadline
 from scheduler.db.engine import session_scope
 from scheduler.intake.articles import ingest_article
 from scheduler.intake.htmltext import html_to_text, strip_cms_boilerplate
@@ -33,6 +34,7 @@ log = get_logger(__name__)
 
 MAX_FEED_BYTES = 5 * 1024 * 1024
 FETCH_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+FETCH_DEADLINE = 30.0  # redirects and body included; callers pass settings.feeds.fetch_deadline
 #: Longer than a fetch can take, so a crashed poller's claim expires and another one polls.
 CLAIM_SECONDS = 120
 #: Items older than this are not posted: adding a feed must not re-announce its back catalogue.
@@ -116,7 +118,12 @@ def retry_delay(failures: int, interval_seconds: int) -> timedelta:
 
 
 def poll_due_feeds(
-    *, engine: Engine, client: httpx.Client, now: datetime | None = None, limit: int = 20
+    *,
+    engine: Engine,
+    client: httpx.Client,
+    now: datetime | None = None,
+    limit: int = 20,
+    fetch_deadline: float = FETCH_DEADLINE,
 ) -> list[PollResult]:
     """Poll every feed whose ``next_poll_at`` has come; never raises for one feed's failure."""
     now = now or utcnow()
@@ -130,7 +137,14 @@ def poll_due_feeds(
     results = []
     for feed_id in due:
         try:
-            results.append(poll_feed(engine=engine, feed_id=feed_id, client=client, now=now))
+            polled = poll_feed(
+                engine=engine,
+                feed_id=feed_id,
+                client=client,
+                now=now,
+                fetch_deadline=fetch_deadline,
+            )
+            results.append(polled)
         except Exception as exc:  # a database hiccup on one feed must not stop the others
             log.error("feed_poll_failed", feed_id=str(feed_id), error=str(exc), exc_info=True)
     return results
@@ -157,6 +171,7 @@ def poll_feed(
     client: httpx.Client,
     now: datetime | None = None,
     force: bool = False,
+    fetch_deadline: float = FETCH_DEADLINE,
 ) -> PollResult:
     """Fetch one feed (conditional GET), ingest its new items and record the outcome.
 
@@ -172,7 +187,8 @@ def poll_feed(
         return PollResult(feed_id=feed_id, name=name, outcome="skipped")
     result = PollResult(feed_id=feed_id, name=name, outcome="fetched")
     try:
-        response, body = _fetch(client, url, etag=etag, last_modified=modified)
+        with deadline(fetch_deadline):
+            response, body = _fetch(client, url, etag=etag, last_modified=modified)
         result.http_status = response.status_code
         if response.status_code == 304:
             result.outcome = "not_modified"
@@ -240,9 +256,10 @@ def _fetch(
                         response.status_code,
                     )
                 chunks.append(chunk)
+                check()  # a client without DeadlineTransport still stops between chunks
             return response, b"".join(chunks)
     except httpx.TimeoutException:
-        raise _FetchFailed("the feed did not answer in time") from None
+        raise _FetchFailed("the feed did not answer or finish sending in time") from None
     except httpx.HTTPError as exc:
         raise _FetchFailed(f"the feed could not be fetched: {type(exc).__name__}: {exc}") from None
 

@@ -1,16 +1,25 @@
-"""Health: is each part of the pipeline alive?  A queue that silently stops must turn red."""
+"""Health: is each part of the pipeline alive?  A queue that silently stops must turn red, and
+so must a channel whose deliveries all fail while its status still says "active".
+
+Readiness checks the pipeline (database, broker, dispatcher, workers); :func:`channel_health`
+derives each channel's health from its status and its recent delivery attempts.
+"""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
 
 from config import Settings
 from scheduler.db.engine import session_scope
-from scheduler.models import utcnow
+from scheduler.models import AttemptStatus, ChannelStatus, DeliveryAttempt, utcnow
 from scheduler.ops.state import DISPATCHER_HEARTBEAT, WORKER_HEARTBEAT_PREFIX, heartbeats
 
 WORKER_SILENCE = timedelta(seconds=60)
@@ -87,3 +96,151 @@ def readiness(engine: Engine, settings: Settings) -> list[Check]:
     if db.ok:
         checks += [check_dispatcher(engine, settings), check_workers(engine)]
     return checks
+
+
+# --- Channel health ------------------------------------------------------------------------
+
+#: How many of a channel's newest finished attempts its health looks at, and how far back.
+RECENT_ATTEMPTS = 10
+RECENT_WINDOW = timedelta(hours=24)
+#: This many failures in a row, with no success since the first of them, is "failing".
+FAILING_STREAK = 3
+_WINDOW_WORDS = f"{int(RECENT_WINDOW.total_seconds() // 3600)} hours"
+#: Attempt outcomes that count: superseded attempts never ran, enqueued/started are not done.
+FINISHED = (
+    AttemptStatus.SUCCEEDED,
+    AttemptStatus.FAILED,
+    AttemptStatus.RETRY,
+    AttemptStatus.UNKNOWN,
+)
+
+
+class ChannelHealthState(StrEnum):
+    """A channel's health, worst first; what ops should look at, not only what it is set to."""
+
+    NEEDS_RECONNECT = "needs_reconnect"
+    FAILING = "failing"
+    RATE_LIMITED = "rate_limited"
+    PAUSED = "paused"
+    DEGRADED = "degraded"
+    ACTIVE = "active"
+
+
+HEALTH_LABELS = {
+    ChannelHealthState.NEEDS_RECONNECT: "Needs reconnect",
+    ChannelHealthState.FAILING: "Failing",
+    ChannelHealthState.RATE_LIMITED: "Rate limited",
+    ChannelHealthState.PAUSED: "Paused",
+    ChannelHealthState.DEGRADED: "Degraded",
+    ChannelHealthState.ACTIVE: "Active",
+}
+
+
+@dataclass(frozen=True)
+class RecentAttempts:
+    """A channel's newest finished attempts (at most ``RECENT_ATTEMPTS``, within the window)."""
+
+    attempts: int = 0
+    failures: int = 0
+    failures_since_success: int = 0  # the newest attempts that failed in a row
+
+
+def recent_attempts(
+    *, session: Session, channel_id: uuid.UUID | None = None, now: datetime | None = None
+) -> dict[uuid.UUID, RecentAttempts]:
+    """Every channel's (or one channel's) recent attempts, in one grouped query.
+
+    The window on ``created_at`` is a range scan of ``ix_attempt_created``; the newest
+    ``RECENT_ATTEMPTS`` per channel are picked with ``row_number()`` and summed per channel.
+    Channels without a finished attempt in the window are absent.
+    """
+    a = DeliveryAttempt
+    at = sa.func.coalesce(col(a.finished_at), col(a.created_at))
+    where = [
+        col(a.created_at) >= (now or utcnow()) - RECENT_WINDOW,
+        col(a.status).in_([s.value for s in FINISHED]),
+    ]
+    if channel_id is not None:
+        where.append(col(a.channel_id) == channel_id)
+    ranked = (
+        sa.select(
+            col(a.channel_id).label("channel_id"),
+            col(a.status).label("status"),
+            sa.func.row_number()
+            .over(partition_by=col(a.channel_id), order_by=(at.desc(), col(a.number).desc()))
+            .label("rn"),
+        )
+        .where(*where)
+        .subquery()
+    )
+    ok = ranked.c.status == AttemptStatus.SUCCEEDED.value
+    rows = session.execute(
+        sa.select(
+            ranked.c.channel_id,
+            sa.func.count(),
+            sa.func.sum(sa.case((ok, 0), else_=1)),
+            sa.func.min(sa.case((ok, ranked.c.rn))),  # where the newest success is, if any
+        )
+        .where(ranked.c.rn <= RECENT_ATTEMPTS)
+        .group_by(ranked.c.channel_id)
+    ).all()
+    return {
+        cid: RecentAttempts(
+            attempts=int(n),
+            failures=int(failed or 0),
+            failures_since_success=int(failed or 0) if first_ok is None else int(first_ok) - 1,
+        )
+        for cid, n, failed, first_ok in rows
+    }
+
+
+def channel_health(
+    *,
+    status: str,
+    rate_limited_until: datetime | None,
+    recent: RecentAttempts,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """A channel's health state with a label and a sentence in words, and the figures behind it.
+
+    Precedence, worst first: the platform refuses the login (needs reconnect); the newest
+    ``FAILING_STREAK`` or more attempts all failed (failing); the platform asked us to wait
+    (rate limited); a person paused it (paused); some recent attempts failed (degraded); active.
+    """
+    now = now or utcnow()
+    streak, failures, total = recent.failures_since_success, recent.failures, recent.attempts
+    if status == ChannelStatus.NEEDS_REAUTH:
+        state = ChannelHealthState.NEEDS_RECONNECT
+        detail = "The platform no longer accepts this channel's login; reconnect it."
+    elif streak >= FAILING_STREAK:
+        state = ChannelHealthState.FAILING
+        detail = f"The last {streak} delivery attempts failed, with no success since."
+    elif rate_limited_until is not None and _aware(rate_limited_until) > now:
+        state = ChannelHealthState.RATE_LIMITED
+        detail = "The platform's rate limit is reached; deliveries wait for its reset."
+    elif status == ChannelStatus.PAUSED:
+        state = ChannelHealthState.PAUSED
+        detail = "Paused by a person; its posts are held until it is resumed."
+    elif failures:
+        state = ChannelHealthState.DEGRADED
+        detail = f"{failures} of the last {total} delivery attempts failed."
+    else:
+        state = ChannelHealthState.ACTIVE
+        detail = (
+            f"The last {total} delivery attempts succeeded."
+            if total
+            else f"No delivery attempt finished in the last {_WINDOW_WORDS}."
+        )
+    return {
+        "state": state.value,
+        "label": HEALTH_LABELS[state],
+        "detail": detail,
+        "recent_attempts": total,
+        "recent_failures": failures,
+        "failures_since_success": streak,
+    }
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands timestamps back naive; they are stored in UTC.
+    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)

@@ -10,17 +10,17 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
+from adapters.deadline import make_client
 from config import Settings
 from scheduler.db.engine import make_engine
 from scheduler.delivery.dispatch import Sender, dispatch_tick
 from scheduler.delivery.reaper import reap_tick
-from scheduler.intake.feeds import poll_due_feeds
+from scheduler.intake.feeds import FETCH_TIMEOUT, poll_due_feeds
 from scheduler.runtime.logs import get_logger
 
 log = get_logger(__name__)
@@ -89,9 +89,17 @@ def start_ticker(*, settings: Settings, engine: Engine, send: Sender) -> Backgro
     )
     # RSS/Atom fallback trigger: each feed keeps its own interval in next_poll_at; this job only
     # looks for due ones.  One client, so connections to a publisher's server are reused.
-    feed_client = httpx.Client(headers={"User-Agent": "newsrelay-feed-poller"})
+    feed_client = make_client(
+        timeout=FETCH_TIMEOUT,
+        per_request=settings.feeds.fetch_deadline,
+        headers={"User-Agent": "newsrelay-feed-poller"},
+    )
+    deadline_s = settings.feeds.fetch_deadline
     sched.add_job(
-        _guard("feeds", lambda: poll_due_feeds(engine=engine, client=feed_client)),
+        _guard(
+            "feeds",
+            lambda: poll_due_feeds(engine=engine, client=feed_client, fetch_deadline=deadline_s),
+        ),
         IntervalTrigger(seconds=5),
         id="feeds",
     )

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from scheduler.channels import channel_health_row, list_channels
 from scheduler.db.cursors import decode_cursor, encode_cursor
 from scheduler.models import Article, Channel, DeliveryAttempt, Post, PostStatus
+from scheduler.ops.health import recent_attempts
 
 
 @dataclass(frozen=True)
@@ -279,4 +280,8 @@ def channel_health_rows(*, session: Session) -> list[dict[str, Any]]:
     ).all()
     for channel_id, status, n in rows:
         counts.setdefault(channel_id, {})[str(status)] = int(n)
-    return [channel_health_row(c, counts.get(c.id, {})) for c in list_channels(session=session)]
+    recent = recent_attempts(session=session)
+    return [
+        channel_health_row(c, counts.get(c.id, {}), recent.get(c.id))
+        for c in list_channels(session=session)
+    ]

@@ -4,6 +4,7 @@ the embedded defaults (SQLite + SQLite broker)."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +31,9 @@ def module_pg_url(pg_admin: Engine, pg_template: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def module_redis_url() -> Iterator[str]:
-    url = REDIS_URL.rsplit("/", 1)[0] + "/8"
+    # Its own Redis database (8 by default), apart from the per-test one.
+    db = os.environ.get("NEWSRELAY_TEST_REDIS_MODULE_DB", "8")
+    url = REDIS_URL.rsplit("/", 1)[0] + "/" + db
     client = redis.Redis.from_url(url)
     try:
         client.ping()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,11 +16,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from adapters.deadline import make_client
 from config import Settings
 from scheduler.channels import ensure_sandbox_channels
 from scheduler.db.engine import session_scope
-from scheduler.intake.feeds import add_feed, poll_due_feeds, poll_feed
+from scheduler.intake.feeds import FETCH_TIMEOUT, add_feed, poll_due_feeds, poll_feed
 from scheduler.models import Article, FeedSource, Post, utcnow
+from tests.utils.slow_server import SlowServer
 
 
 @dataclass
@@ -351,3 +354,27 @@ def test_wordpress_feed_boilerplate_never_reaches_the_article(
         "Pakistan\u2019s Foreign Minister Ishaq Dar reached Istanbul.\n\n"
         "Officials stress coordinated action."
     )
+
+
+@pytest.mark.parametrize("plain_client", [False, True], ids=["feed-client", "plain-client"])
+def test_a_feed_trickled_one_byte_at_a_time_fails_at_its_deadline(
+    engine: Engine, channels: None, plain_client: bool
+) -> None:
+    slow = SlowServer(interval=0.2, length=300).start()  # a minute of trickle unless cut off
+    try:
+        now = utcnow()
+        feed_id = _feed(engine, f"{slow.url}/trickle.xml", now=now)
+        client = (
+            httpx.Client() if plain_client else make_client(timeout=FETCH_TIMEOUT, per_request=30.0)
+        )
+        start = time.monotonic()
+        [result] = poll_due_feeds(engine=engine, client=client, now=now, fetch_deadline=1.5)
+        assert time.monotonic() - start < 3.5
+        assert result.outcome == "failed"
+        assert result.error == "the feed did not answer or finish sending in time"
+        with Session(engine) as s:
+            feed = s.get(FeedSource, feed_id)
+            assert feed is not None and feed.consecutive_failures == 1
+            assert feed.last_error == result.error
+    finally:
+        slow.stop()

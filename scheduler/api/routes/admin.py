@@ -31,11 +31,10 @@ from scheduler.channels import (
     ChannelConflict,
     ChannelNotFound,
     channel_health,
-    channel_health_row,
     channel_name_taken,
-    channel_post_counts,
     create_channel,
     get_channel,
+    one_channel_health,
     replace_credentials,
     update_channel,
 )
@@ -58,7 +57,7 @@ def _channel(session: Session, channel_id: uuid.UUID) -> Channel:
 
 def _health(session: Session, channel: Channel) -> dict[str, Any]:
     session.flush()
-    return channel_health_row(channel, channel_post_counts(session=session, channel_id=channel.id))
+    return one_channel_health(session=session, channel=channel)
 
 
 def _name_free(session: Session, name: str) -> None:

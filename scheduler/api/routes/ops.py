@@ -41,10 +41,9 @@ from scheduler.channels import (
     ChannelConflict,
     ChannelNotFound,
     channel_health,
-    channel_health_row,
-    channel_post_counts,
     get_channel,
     mark_reconnected,
+    one_channel_health,
     pause_channel,
     resume_channel,
 )
@@ -229,7 +228,7 @@ def list_channels(session: SessionDep, _: OpsDep) -> dict[str, Any]:
 
 
 def _health(session: Any, channel: Channel) -> dict[str, Any]:
-    return channel_health_row(channel, channel_post_counts(session=session, channel_id=channel.id))
+    return one_channel_health(session=session, channel=channel)
 
 
 @router.post(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -102,6 +102,19 @@ class DeliveryPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next (older) page")
 
 
+class HealthSummary(BaseModel):
+    """What a channel's recent deliveries say, in a word and a sentence."""
+
+    state: Literal["needs_reconnect", "failing", "rate_limited", "paused", "degraded", "active"] = (
+        Field(description="Worst first; derived from the status and the recent attempts")
+    )
+    label: str = Field(description="The state in words, for people")
+    detail: str = Field(description="Why, in a sentence")
+    recent_attempts: int = Field(description="Newest finished attempts looked at (at most 10)")
+    recent_failures: int
+    failures_since_success: int = Field(description="Newest attempts that failed in a row")
+
+
 class ChannelHealth(BaseModel):
     """A channel's state for ops; credentials are never included."""
 
@@ -121,6 +134,7 @@ class ChannelHealth(BaseModel):
     token_expires_at: str | None
     has_credentials: bool
     posts: dict[str, int] = Field(description="Number of posts by status")
+    health: HealthSummary
     created_at: str
 
 
