@@ -27,7 +27,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from fontTools.ttLib import TTFont
 from PIL import ImageFont, features
 
 Direction = Literal["ltr", "rtl"]
@@ -136,6 +135,9 @@ def available_faces() -> tuple[FontFace, ...]:
 @functools.cache
 def coverage(path: Path) -> frozenset[int]:
     """Code points the font has a glyph for (its best Unicode cmap), read once per file."""
+    # Imported here: only a process that draws a card pays for fontTools.
+    from fontTools.ttLib import TTFont
+
     with TTFont(path, lazy=True, fontNumber=0) as font:
         return frozenset(font.getBestCmap())
 
