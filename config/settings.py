@@ -134,7 +134,8 @@ class Settings(BaseSettings):
     media_base_url: str | None = None
     newsroom_timezone: str = "Asia/Karachi"
     log_level: str = "INFO"
-    log_json: bool = True
+    # JSON lines, or structlog's console format; unset: JSON unless stderr is a terminal.
+    log_json: bool | None = None
     max_body_bytes: int = 1024 * 1024
     webhook_tolerance_seconds: int = 300
 

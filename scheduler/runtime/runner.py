@@ -151,11 +151,13 @@ def _serve(settings: Settings, *, host: str, port: int, concurrency: int) -> Non
     from adapters.sandbox import SandboxServer
     from scheduler.api.app import create_app
     from scheduler.runtime.bootstrap import ensure_ready
+    from scheduler.runtime.first_run import first_start
     from scheduler.runtime.ticker import start_ticker
     from workers.celery_app import celery_sender, make_celery
 
     with contextlib.ExitStack() as parts:
         engine = ensure_ready(settings, sandbox_channels=True)
+        first_start(engine=engine, settings=settings)  # before other threads log here
         sandbox = SandboxServer(settings.sandbox_host, settings.sandbox_port)
         sandbox.start()
         parts.callback(sandbox.stop)
