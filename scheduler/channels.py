@@ -43,10 +43,18 @@ def create_channel(
     timezone: str | None = None,
     channel_settings: dict[str, Any] | None = None,
     actor: str = "system",
+    connected_via: str = "token",
 ) -> Channel:
-    """Store a channel with its credentials encrypted."""
+    """Store a channel with its credentials encrypted.
+
+    ``connected_via`` records where the credentials came from: ``token`` (pasted by an admin),
+    ``oauth`` (the connect flow) or ``sandbox`` (the embedded default's seeded channels).
+    """
     validated = ChannelSettings.model_validate(channel_settings or {})
     channel = Channel(
+        connected_via=connected_via,
+        connected_by=actor,
+        connected_at=utcnow(),
         platform=platform,
         name=name,
         account_id=account_id,
@@ -82,6 +90,7 @@ def ensure_sandbox_channels(*, session: Session, settings: Settings) -> list[Cha
                 name=f"Sandbox {platform.value.capitalize() if platform != 'x' else 'X'}",
                 account_id=account,
                 credentials={"access_token": sandbox_token(account)},
+                connected_via="sandbox",
             )
         )
     return channels
@@ -215,6 +224,9 @@ def channel_health_row(channel: Channel, post_counts: dict[str, int]) -> dict[st
         "rate_limit": channel.rate_limit,
         "rate_limited_until": _iso(channel.rate_limited_until),
         "token_expires_at": _iso(channel.token_expires_at),
+        "connected_via": channel.connected_via,
+        "connected_by": channel.connected_by,
+        "connected_at": _iso(channel.connected_at),
         "has_credentials": bool(channel.credentials_encrypted),
         "posts": post_counts,
         "created_at": channel.created_at.isoformat(),
@@ -284,6 +296,7 @@ def replace_credentials(
     """
     channel.credentials_encrypted = encrypt_credentials(credentials, settings=settings)
     channel.token_expires_at = None
+    channel.connected_via, channel.connected_by, channel.connected_at = "token", actor, utcnow()
     session.add(channel)
     record_audit(
         session=session,

@@ -91,13 +91,20 @@ def run_all(settings: Settings, *, host: str, port: int, concurrency: int = 16) 
     import uvicorn
 
     from adapters.sandbox import SandboxServer
+    from scheduler.access.connections import callback_uris
     from scheduler.api.app import create_app
     from scheduler.runtime.bootstrap import ensure_ready
     from scheduler.runtime.ticker import start_ticker
     from workers.celery_app import celery_sender, make_celery
 
-    engine = ensure_ready(settings, sandbox_channels=True)
-    sandbox = SandboxServer(settings.sandbox_host, settings.sandbox_port)
+    engine = ensure_ready(settings, sandbox_channels=settings.sandbox_seed_channels)
+    # The sandbox's OAuth apps accept exactly this service's callbacks, as X and Meta would.
+    sandbox = SandboxServer(
+        settings.sandbox_host,
+        settings.sandbox_port,
+        token_ttl_seconds=settings.sandbox_token_ttl_seconds,
+        redirect_uris=callback_uris(settings),
+    )
     sandbox.start()
     env: dict[str, str] = dict(os.environ)
     env.setdefault("NEWSRELAY_DATA_DIR", str(settings.data_dir.resolve()))

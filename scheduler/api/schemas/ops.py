@@ -119,6 +119,9 @@ class ChannelHealth(BaseModel):
     rate_limit: dict[str, Any]
     rate_limited_until: str | None
     token_expires_at: str | None
+    connected_via: str | None = Field(default=None, description="oauth, token or sandbox")
+    connected_by: str | None = None
+    connected_at: str | None = None
     has_credentials: bool
     posts: dict[str, int] = Field(description="Number of posts by status")
     created_at: str
