@@ -4,6 +4,7 @@ authorize redirect, as a browser would."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,9 @@ def audit(api: ApiHarness, *actions: str) -> list[AuditEvent]:
 
 def connection(api: ApiHarness, connection_id: str) -> OAuthConnection:
     with Session(api.engine) as s:
-        row = s.exec(select(OAuthConnection).where(col(OAuthConnection.id) == connection_id)).one()
+        row = s.exec(
+            select(OAuthConnection).where(col(OAuthConnection.id) == uuid.UUID(connection_id))
+        ).one()
         return row
 
 
