@@ -97,6 +97,7 @@ def start_connection(
                 f"{channel.name} is a {channel.platform} channel; reconnect it with "
                 f"{'X' if channel.platform == PlatformName.X else 'Meta'}."
             )
+    _close_expired(session)
     state = new_state()
     redirect_uri = callback_uri(settings, platform)
     kept: dict[str, str] = {}
@@ -126,6 +127,23 @@ def start_connection(
     session.add(row)
     session.flush()
     return StartedConnection(id=row.id, authorize_url=url, expires_at=row.expires_at)
+
+
+def _close_expired(session: Session) -> None:
+    # Abandoned connections must not keep a verifier or Page tokens at rest past their deadline.
+    session.execute(
+        sa.update(OAuthConnection)
+        .where(
+            col(OAuthConnection.expires_at) <= utcnow(),
+            col(OAuthConnection.status).in_([ConnectionStatus.PENDING, ConnectionStatus.CHOOSING]),
+        )
+        .values(
+            status=ConnectionStatus.FAILED,
+            secrets_encrypted="",
+            error="The connection expired before it was completed.",
+            completed_at=utcnow(),
+        )
+    )
 
 
 def _session_may_use(row: OAuthConnection, user: Principal | None) -> str | None:

@@ -82,6 +82,11 @@ def test_an_expired_or_unknown_state_is_refused(connect_api: ApiHarness) -> None
     assert wrong_platform.status_code == 400
     assert status(api, "x", started["connection_id"])["status"] == "expired"
     assert _stored(api) == before
+    # The next connection closes it: its PKCE verifier is not kept past the deadline.
+    assert connection(api, started["connection_id"]).secrets_encrypted != ""
+    start(api, "x")
+    assert connection(api, started["connection_id"]).secrets_encrypted == ""
+    assert status(api, "x", started["connection_id"])["status"] == "failed"
 
 
 def test_access_denied_at_the_platform_is_a_clear_page_and_spends_the_state(
