@@ -59,6 +59,15 @@ def _connect_from_channels_page(page: Page) -> None:
     shot(page, "channels.png")
 
 
+def _disable_and_enable(page: Page, name: str) -> None:
+    row = page.locator(f'tr[data-channel="{name}"]')
+    row.get_by_role("button", name=f"Disable {name}").click()
+    expect(page.locator(".flash")).to_contain_text(f"{name} is disabled")
+    expect(row.locator(".badge")).to_have_text("paused")
+    row.get_by_role("button", name=f"Enable {name}").click()
+    expect(row.locator(".badge")).to_have_text("active")
+
+
 def test_admin_connects_x_facebook_and_instagram_and_the_article_goes_out(
     browser: Browser, bare_service: RunningService
 ) -> None:
@@ -67,6 +76,7 @@ def test_admin_connects_x_facebook_and_instagram_and_the_article_goes_out(
     page = ctx.new_page()
     login(page, "admin")
     _connect_from_channels_page(page)
+    _disable_and_enable(page, "X @sandbox_newsroom")
     ctx.close()
 
     stored = _stored_channels(svc)
