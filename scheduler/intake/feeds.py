@@ -366,8 +366,7 @@ def entry_article(
         term = html_to_text(tag.get("term"), paragraphs=False)[:100]
         if term and term not in tags:
             tags.append(term)
-    if tags:
-        item["tags"] = tags[:MAX_TAGS]
+    item["tags"] = tags[:MAX_TAGS]  # an empty list is the schema's own default
     image = _entry_image(entry)
     if image:
         item["image_url"] = image

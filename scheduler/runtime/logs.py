@@ -15,16 +15,35 @@ from typing import Any, TextIO
 import structlog
 
 _SECRET_KEYS = re.compile(r"(token|secret|password|authorization|api[_-]?key|credential)", re.I)
+# OAuth parameters that carry a secret in a query string or form (Meta's token endpoint takes
+# client_secret and the code in its URL), and token fields of a JSON body quoted in a message.
+# ``\b`` keeps "error_code=" and "subcode=" untouched.
+_SECRET_PARAMS = "|".join(
+    (
+        "access_token",
+        "refresh_token",
+        "client_secret",
+        "code",
+        "code_verifier",
+        "fb_exchange_token",
+        "input_token",
+        "state",
+    )
+)
 _SECRET_VALUES = re.compile(
-    r"(Bearer\s+)[A-Za-z0-9._~+/=-]+|(access_token=)[^&\s\"']+|(sandbox-token-)\d+", re.I
+    r"(Bearer\s+)[A-Za-z0-9._~+/=-]+"
+    rf"|(\b(?:{_SECRET_PARAMS})=)[^&\s\"']+"
+    r"|(sandbox-token-)\d+"
+    r"|(\"(?:access_token|refresh_token|client_secret|code_verifier)\"\s*:\s*\")[^\"]+",
+    re.I,
 )
 
 
 def redact(text: str) -> str:
-    """Remove bearer tokens, ``access_token=`` query values and sandbox tokens from text."""
-    return _SECRET_VALUES.sub(
-        lambda m: (m.group(1) or m.group(2) or m.group(3) or "") + "[redacted]", text
-    )
+    """Remove bearer tokens, secret-carrying OAuth parameters (``access_token=``,
+    ``client_secret=``, ``code=``, ``refresh_token=``, ...), JSON token fields and sandbox
+    tokens from text."""
+    return _SECRET_VALUES.sub(lambda m: next((g for g in m.groups() if g), "") + "[redacted]", text)
 
 
 def _scrub(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
