@@ -22,7 +22,7 @@ from scheduler.models import (
     PostStatus,
     utcnow,
 )
-from tests.api.conftest import ApiHarness, seed_article
+from tests.api.conftest import ApiHarness
 from tests.api.connect_support import (
     audit,
     channels,
@@ -35,6 +35,7 @@ from tests.api.connect_support import (
     status,
     tokens_of,
 )
+from tests.utils.factories import seed_article
 
 __all__ = ["connect_api", "sandbox", "sandbox_server"]  # fixtures
 NEW_X_USER = "1700000000000000777"

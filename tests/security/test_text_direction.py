@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from scheduler.models import Role
-from tests.api.conftest import ApiHarness, build_harness, seed_article
+from tests.api.conftest import ApiHarness, build_harness
 from tests.security.webclient import make_user, sign_in
+from tests.utils.factories import seed_article
 
 URDU_TITLE = "وزیر خارجہ اسحاق ڈار غزہ مذاکرات کے لیے استنبول پہنچ گئے"
 
