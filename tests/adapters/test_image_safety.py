@@ -177,14 +177,15 @@ def test_a_server_gets_only_its_share_and_then_is_turned_away_for_a_while(
     start = time.monotonic()
     with pytest.raises(ImageServerBusy):
         fetch_image(url, client=_client(), policy=policy, gate=gate)
-    assert elapsed(start) < 0.5
+    # Turned away at once: well inside the 1.5 s deadline a waiting fetch would take.
+    assert elapsed(start) < 1.0
     for t in threads:
         t.join()
     assert [type(e).__name__ for e in errors] == ["ImageTooSlow", "ImageTooSlow"]
     start = time.monotonic()
     with pytest.raises(ImageError) as err:
         fetch_image(url, client=_client(), policy=policy, gate=gate)
-    assert elapsed(start) < 0.5 and len(slow.requests_for("/trickle.jpg")) == 2
+    assert elapsed(start) < 1.0 and len(slow.requests_for("/trickle.jpg")) == 2
     assert err.value.reason == (
         f"The image server 127.0.0.1:{slow.port} did not send an image within 1.5 s a moment "
         "ago, so it is not asked again for 60 s."
