@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -12,11 +11,10 @@ from sqlmodel import Session, col, select
 from adapters.base import ChannelSettings
 from config import Settings
 from scheduler.access.crypto import decrypt_credentials, encrypt_credentials
-from scheduler.access.token_warnings import token_warning
+from scheduler.editorial.lifecycle import DISPATCHABLE, HELD_BY_CHANNEL
+from scheduler.errors import NotFound
 from scheduler.models import Channel, ChannelStatus, PlatformName, Post, PostStatus, utcnow
 from scheduler.ops.audit import record_audit
-from scheduler.ops.health import RecentAttempts, recent_attempts
-from scheduler.ops.health import channel_health as derive_health
 
 #: Account ids of the sandbox channels created on first start of the embedded default.
 SANDBOX_ACCOUNTS = {
@@ -26,7 +24,7 @@ SANDBOX_ACCOUNTS = {
 }
 
 
-class ChannelNotFound(LookupError):
+class ChannelNotFound(NotFound):
     """No channel with that id or name."""
 
 
@@ -151,7 +149,7 @@ def set_channel_status(
         for post in session.exec(
             select(Post).where(
                 Post.channel_id == channel.id,
-                Post.status.in_([PostStatus.HELD, PostStatus.NEEDS_REAUTH]),  # type: ignore[attr-defined]
+                col(Post.status).in_(sorted(HELD_BY_CHANNEL)),
             )
         ):
             post.status = PostStatus.SCHEDULED
@@ -162,7 +160,7 @@ def set_channel_status(
         for post in session.exec(
             select(Post).where(
                 Post.channel_id == channel.id,
-                Post.status.in_([PostStatus.SCHEDULED, PostStatus.RETRY_WAIT]),  # type: ignore[attr-defined]
+                col(Post.status).in_(sorted(DISPATCHABLE)),
             )
         ):
             post.status = PostStatus.HELD
@@ -182,109 +180,6 @@ def set_channel_status(
 
 class ChannelConflict(ValueError):
     """The channel's state does not allow that change (the message says what to do instead)."""
-
-
-def channel_health(*, session: Session, settings: Settings | None = None) -> list[dict[str, Any]]:
-    """Every channel's health for ops, with post counts by status; never its credentials.
-
-    Three queries whatever the number of channels: channels, post counts, recent attempts.
-    With ``settings`` the health names a token about to expire (see :func:`token_words`).
-    """
-    counts: dict[uuid.UUID, dict[str, int]] = {}
-    rows = session.execute(
-        sa.select(col(Post.channel_id), col(Post.status), sa.func.count()).group_by(
-            col(Post.channel_id), col(Post.status)
-        )
-    ).all()
-    for channel_id, status, n in rows:
-        counts.setdefault(channel_id, {})[str(status)] = int(n)
-    recent = recent_attempts(session=session)
-    return [
-        channel_health_row(c, counts.get(c.id, {}), recent.get(c.id), settings=settings)
-        for c in list_channels(session=session)
-    ]
-
-
-def one_channel_health(
-    *, session: Session, channel: Channel, settings: Settings | None = None
-) -> dict[str, Any]:
-    """One channel's health row (as :func:`channel_health` shows it)."""
-    recent = recent_attempts(session=session, channel_id=channel.id).get(channel.id)
-    counts = channel_post_counts(session=session, channel_id=channel.id)
-    return channel_health_row(channel, counts, recent, settings=settings)
-
-
-def token_words(channel: Channel, settings: Settings | None) -> str | None:
-    """ "X token for @desk expires in 5 days — reconnect" when the channel's token expires
-    within seven days and cannot renew itself; None otherwise or without ``settings``."""
-    if settings is None:
-        return None
-    warning = token_warning(
-        channel_id=channel.id,
-        name=channel.name,
-        platform=str(channel.platform),
-        status=str(channel.status),
-        expires_at=channel.token_expires_at,
-        ciphertext=channel.credentials_encrypted,
-        settings=settings,
-        now=utcnow(),
-    )
-    return warning.words if warning else None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def channel_health_row(
-    channel: Channel,
-    post_counts: dict[str, int],
-    recent: RecentAttempts | None = None,
-    *,
-    settings: Settings | None = None,
-) -> dict[str, Any]:
-    """One channel as ops and admins see it (an allow-list of fields: no credentials).
-
-    ``health`` is derived from the status and ``recent`` attempts (see
-    :func:`scheduler.ops.health.channel_health`): a channel whose deliveries all fail is
-    "failing" even while its status is still "active".
-    """
-    health = derive_health(
-        status=str(channel.status),
-        rate_limited_until=channel.rate_limited_until,
-        recent=recent or RecentAttempts(),
-        token_warning=token_words(channel, settings),
-    )
-    return {
-        "id": str(channel.id),
-        "platform": str(channel.platform),
-        "name": channel.name,
-        "account_id": channel.account_id,
-        "timezone": channel.timezone,
-        "status": str(channel.status),
-        "status_reason": channel.status_reason,
-        "settings": channel.settings,
-        "last_success_at": _iso(channel.last_success_at),
-        "last_error_at": _iso(channel.last_error_at),
-        "last_error": channel.last_error,
-        "rate_limit": channel.rate_limit,
-        "rate_limited_until": _iso(channel.rate_limited_until),
-        "token_expires_at": _iso(channel.token_expires_at),
-        "has_credentials": bool(channel.credentials_encrypted),
-        "posts": post_counts,
-        "health": health,
-        "created_at": channel.created_at.isoformat(),
-    }
-
-
-def channel_post_counts(*, session: Session, channel_id: uuid.UUID) -> dict[str, int]:
-    """Posts of one channel by status."""
-    rows = session.execute(
-        sa.select(col(Post.status), sa.func.count())
-        .where(col(Post.channel_id) == channel_id)
-        .group_by(col(Post.status))
-    ).all()
-    return {str(status): int(n) for status, n in rows}
 
 
 def pause_channel(*, session: Session, channel: Channel, reason: str, actor: str) -> Channel:

@@ -119,30 +119,6 @@ class WaitCode(StrEnum):
     QUOTA = "quota"
 
 
-#: Posts that will not change again without a person.
-FINAL_POST_STATUSES = frozenset(
-    {
-        PostStatus.PUBLISHED,
-        PostStatus.FAILED,
-        PostStatus.CANCELLED,
-        PostStatus.NEEDS_REVIEW,
-        PostStatus.EXPIRED,
-    }
-)
-#: Posts whose text may still be (re-)rendered from the article.
-RERENDERABLE_POST_STATUSES = frozenset(
-    {
-        PostStatus.RENDERING,
-        PostStatus.DRAFT,
-        PostStatus.PENDING_APPROVAL,
-        PostStatus.SCHEDULED,
-        PostStatus.HELD,
-        PostStatus.RETRY_WAIT,
-        PostStatus.NEEDS_REAUTH,
-    }
-)
-
-
 class AttemptStatus(StrEnum):
     ENQUEUED = "enqueued"
     STARTED = "started"

@@ -3,30 +3,43 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
+from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from scheduler.access.auth import _key_hash, create_api_key
+from scheduler.errors import NotFound
 from scheduler.models import ApiKey, Role, utcnow
 from scheduler.ops.audit import record_audit
 
 
-class KeyNotFound(LookupError):
+class KeyNotFound(NotFound):
     """No API key with that id."""
 
 
-def key_row(key: ApiKey) -> dict[str, Any]:
+class KeyOut(BaseModel):
+    """An API key as listed: never the key itself or its hash."""
+
+    id: str
+    name: str
+    role: str
+    prefix: str
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+def key_row(key: ApiKey) -> KeyOut:
     """What an admin sees of a key: never the key or its hash."""
-    return {
-        "id": str(key.id),
-        "name": key.name,
-        "role": str(key.role),
-        "prefix": key.prefix,
-        "created_at": key.created_at.isoformat(),
-        "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
-        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
-    }
+    return KeyOut(
+        id=str(key.id),
+        name=key.name,
+        role=str(key.role),
+        prefix=key.prefix,
+        created_at=key.created_at.isoformat(),
+        last_used_at=key.last_used_at.isoformat() if key.last_used_at else None,
+        revoked_at=key.revoked_at.isoformat() if key.revoked_at else None,
+    )
 
 
 def issue_api_key(*, session: Session, name: str, role: Role, actor: str) -> tuple[ApiKey, str]:

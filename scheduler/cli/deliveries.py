@@ -44,7 +44,10 @@ def deliveries(
             )
 
     with session_scope(engine) as session:
-        rows = list_deliveries(session=session, limit=limit, status=status, channel=channel)
+        rows = [
+            r.model_dump()
+            for r in list_deliveries(session=session, limit=limit, status=status, channel=channel)
+        ]
     if as_json and not follow:
         emit_json({"deliveries": rows})
         return
@@ -56,13 +59,16 @@ def deliveries(
         while True:
             time.sleep(1)
             with session_scope(engine) as session:
-                new = list_deliveries(
-                    session=session,
-                    limit=1000,
-                    finished_after=since,
-                    status=status,
-                    channel=channel,
-                )
+                new = [
+                    r.model_dump()
+                    for r in list_deliveries(
+                        session=session,
+                        limit=1000,
+                        finished_after=since,
+                        status=status,
+                        channel=channel,
+                    )
+                ]
             if new:
                 since = max(datetime.fromisoformat(r["finished_at"]) for r in new)
                 show(new)

@@ -27,7 +27,7 @@ def posts_list(
         fail(f"unknown status {status!r}; one of: {', '.join(s.value for s in PostStatus)}")
     engine = ensure_ready(load_settings())
     with session_scope(engine) as session:
-        rows = list_post_rows(session=session, status=status, limit=limit)
+        rows = [r.model_dump() for r in list_post_rows(session=session, status=status, limit=limit)]
     if as_json:
         emit_json({"posts": rows})
         return

@@ -34,6 +34,7 @@ from scheduler.editorial.approvals import (
     set_source_approval,
 )
 from scheduler.editorial.lifecycle import (
+    APPROVABLE,
     CANCELLABLE,
     EDITABLE,
     RETRYABLE,
@@ -54,6 +55,8 @@ from scheduler.editorial.post_writes import (
     _snapshot,
 )
 from scheduler.editorial.queries import (
+    PostDetail,
+    PostSummary,
     effective_text,
     list_post_rows,
     page_posts,
@@ -69,6 +72,7 @@ from scheduler.models import (
     DeliveryAttempt,
     Post,
     PostStatus,
+    clip_text,
     utcnow,
 )
 from scheduler.ops.state import global_pause
@@ -108,7 +112,7 @@ def list_posts(
     scheduled_to: datetime | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[PostSummary], str | None]:
     """One keyset page of posts (soonest first) and the next page's cursor, or None at the end.
 
     ``channel`` is a channel id or a platform name.  Raises InvalidInput for bad filters.
@@ -125,7 +129,7 @@ def list_posts(
     )
 
 
-def get_post(*, session: Session, post_id: uuid.UUID) -> dict[str, Any]:
+def get_post(*, session: Session, post_id: uuid.UUID) -> PostDetail:
     """One post in detail: texts, link, media, problems, approval, attempts, article, channel."""
     detail = post_detail(session=session, post_id=post_id)
     if detail is None:
@@ -182,8 +186,8 @@ def edit_post_text(
     if needs_approval:
         values.update(approved_by=None, approved_at=None)
     if problems:
-        values.update(status=PostStatus.DRAFT, last_error=" ".join(problems)[:2000])
-    elif post.status in (PostStatus.DRAFT, PostStatus.PENDING_APPROVAL):
+        values.update(status=PostStatus.DRAFT, last_error=clip_text(" ".join(problems)))
+    elif post.status in APPROVABLE:
         if post.status == PostStatus.DRAFT:
             values["last_error"] = None
         if needs_approval:
@@ -202,9 +206,9 @@ def approve_post(*, session: Session, post_id: uuid.UUID, actor: str) -> Post:
     """Approve a post waiting for approval (or a problem-free draft); it goes on the schedule,
     or is held if its channel is paused.  Refused with the reasons if the post has problems."""
     post, article, channel = _load(session, post_id)
-    if post.status in (PostStatus.PENDING_APPROVAL, PostStatus.DRAFT):
+    if post.status in APPROVABLE:
         _refuse_problems(post, "approved")
-    _refuse_unless(post, {PostStatus.PENDING_APPROVAL, PostStatus.DRAFT}, "approved")
+    _refuse_unless(post, APPROVABLE, "approved")
     _refuse_unpublished(article, "approved")
     before = _snapshot(post)
     _set(session, post, status=released_status(channel), approved_by=actor, approved_at=utcnow())
@@ -288,7 +292,7 @@ def cancel_post(*, session: Session, post_id: uuid.UUID, actor: str) -> Post:
                 .values(
                     status=AttemptStatus.SUPERSEDED,
                     finished_at=utcnow(),
-                    message=f"cancelled by {actor}"[:2000],
+                    message=clip_text(f"cancelled by {actor}"),
                 )
                 .execution_options(synchronize_session=False)
             )

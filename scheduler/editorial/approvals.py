@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from adapters.base import ChannelSettings
 from scheduler.channels import get_channel
-from scheduler.editorial.lifecycle import released_status
+from scheduler.editorial.lifecycle import RELEASED, released_status
 from scheduler.intake.schemas import InvalidInput
 from scheduler.models import (
     Article,
@@ -37,8 +37,6 @@ from scheduler.ops.state import put_state
 SOURCE_APPROVAL_PREFIX = "approval:source:"
 #: Service-state keys hold 100 characters, so a rule can name a source of at most this many.
 MAX_RULE_SOURCE_LENGTH = 100 - len(SOURCE_APPROVAL_PREFIX)
-#: Waiting posts that approval can hold back (nothing already handed to a worker).
-_WAITING = (PostStatus.SCHEDULED, PostStatus.HELD, PostStatus.NEEDS_REAUTH)
 
 
 def source_approval_key(source: str) -> str:
@@ -74,7 +72,7 @@ def post_requires_approval(*, session: Session, channel: Channel, article: Artic
 def _hold_unapproved(session: Session, where: Any) -> int:
     result = session.execute(
         sa.update(Post)
-        .where(where, col(Post.status).in_(_WAITING), col(Post.approved_at).is_(None))
+        .where(where, col(Post.status).in_(sorted(RELEASED)), col(Post.approved_at).is_(None))
         .values(
             status=PostStatus.PENDING_APPROVAL, version=col(Post.version) + 1, updated_at=utcnow()
         )

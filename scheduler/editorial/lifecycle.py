@@ -8,6 +8,52 @@ from __future__ import annotations
 from scheduler.models import Channel, ChannelStatus, PostStatus
 
 _S = PostStatus
+
+# --- named groups of post states: the one place each is spelled out -----------------------------
+
+#: Posts not yet handed to a worker, whose text may still be (re-)rendered from the article.  An
+#: unpublish in the CMS cancels exactly these: queued and publishing posts are in flight, and
+#: published, unknown and needs_review posts may already be public, so a person decides.
+RERENDERABLE = frozenset(
+    {
+        _S.RENDERING,
+        _S.DRAFT,
+        _S.PENDING_APPROVAL,
+        _S.SCHEDULED,
+        _S.HELD,
+        _S.RETRY_WAIT,
+        _S.NEEDS_REAUTH,
+    }
+)
+#: Posts waiting for a person before they can go out: approval, or a draft to fix.
+APPROVABLE = frozenset({_S.PENDING_APPROVAL, _S.DRAFT})
+#: Cleared posts waiting to go out that a new approval rule can send back to approval (nothing
+#: already handed to a worker).
+RELEASED = frozenset({_S.SCHEDULED, _S.HELD, _S.NEEDS_REAUTH})
+#: Posts the dispatcher would send when due; a channel pause holds them.
+DISPATCHABLE = frozenset({_S.SCHEDULED, _S.RETRY_WAIT})
+#: Posts held back by their channel (paused or waiting for new credentials).
+HELD_BY_CHANNEL = frozenset({_S.HELD, _S.NEEDS_REAUTH})
+#: Post states ops act on; published and cancelled posts (most rows, forever growing) are left
+#: out so the health counts read the status index, not the whole table.
+NEEDS_ATTENTION = frozenset(
+    {
+        _S.SCHEDULED,
+        _S.HELD,
+        _S.QUEUED,
+        _S.PUBLISHING,
+        _S.RETRY_WAIT,
+        _S.NEEDS_REAUTH,
+        _S.UNKNOWN,
+        _S.NEEDS_REVIEW,
+        _S.FAILED,
+    }
+)
+#: Posts whose ``last_error`` explains why they are where they are (the queue shows it).
+SHOWS_REASON = frozenset({_S.FAILED, _S.DRAFT, _S.NEEDS_REAUTH, _S.RETRY_WAIT, _S.NEEDS_REVIEW})
+
+# --- which editor action each state allows ------------------------------------------------------
+
 EDITABLE = frozenset(
     {
         _S.DRAFT,

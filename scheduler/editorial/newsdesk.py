@@ -11,25 +11,54 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from scheduler.db.cursors import InvalidCursor, decode_cursor, encode_cursor
-from scheduler.editorial.queries import post_row
+from scheduler.editorial.queries import PostSummary, post_row
+from scheduler.errors import NotFound
 from scheduler.intake.articles import IntakeResult, ingest_article
 from scheduler.intake.schemas import InvalidInput, parse_article
 from scheduler.models import Article, Channel, Post
 
 
-class ArticleNotFound(LookupError):
+class ArticleNotFound(NotFound):
     """No article with that id."""
+
+
+class ArticleSummary(BaseModel):
+    """An article in a list."""
+
+    id: str
+    source: str
+    external_id: str
+    url: str
+    title: str
+    section: str | None
+    author: str | None
+    language: str
+    priority: str
+    state: str
+    revision: int
+    published_at: str | None
+    created_at: str
+    updated_at: str
+
+
+class ArticleDetail(ArticleSummary):
+    """One article with its posts (one per channel)."""
+
+    summary: str
+    image_url: str | None
+    tags: list[str]
+    posts: list[PostSummary]
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def article_row(article: Article) -> dict[str, Any]:
-    """The public summary of an article."""
+def _summary_fields(article: Article) -> dict[str, Any]:
     return {
         "id": str(article.id),
         "source": article.source,
@@ -48,13 +77,18 @@ def article_row(article: Article) -> dict[str, Any]:
     }
 
 
+def article_row(article: Article) -> ArticleSummary:
+    """The public summary of an article."""
+    return ArticleSummary(**_summary_fields(article))
+
+
 def list_articles(
     *,
     session: Session,
     source: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[ArticleSummary], str | None]:
     """One page of articles, newest first, and the next page's cursor (None at the end)."""
     stmt = select(Article).order_by(col(Article.created_at).desc(), col(Article.id).desc())
     if source is not None:
@@ -76,7 +110,7 @@ def list_articles(
     return [article_row(a) for a in page], next_cursor
 
 
-def _posts_of(session: Session, article: Article) -> list[dict[str, Any]]:
+def _posts_of(session: Session, article: Article) -> list[PostSummary]:
     rows = session.exec(
         select(Post, Channel)
         .join(Channel, col(Channel.id) == col(Post.channel_id))
@@ -86,18 +120,18 @@ def _posts_of(session: Session, article: Article) -> list[dict[str, Any]]:
     return [post_row(p, article, c) for p, c in rows]
 
 
-def get_article_detail(*, session: Session, article_id: uuid.UUID) -> dict[str, Any]:
+def get_article_detail(*, session: Session, article_id: uuid.UUID) -> ArticleDetail:
     """One article with its summary, tags, image and posts; raises ArticleNotFound."""
     article = session.get(Article, article_id)
     if article is None:
         raise ArticleNotFound(f"There is no article with id {article_id}.")
-    return {
-        **article_row(article),
-        "summary": article.summary,
-        "image_url": article.image_url,
-        "tags": list(article.tags or []),
-        "posts": _posts_of(session, article),
-    }
+    return ArticleDetail(
+        **_summary_fields(article),
+        summary=article.summary,
+        image_url=article.image_url,
+        tags=list(article.tags or []),
+        posts=_posts_of(session, article),
+    )
 
 
 def _refuse_nul(value: Any, path: str, errors: list[str]) -> None:
@@ -114,7 +148,7 @@ def _refuse_nul(value: Any, path: str, errors: list[str]) -> None:
 
 def submit_article(
     *, session: Session, data: Any, actor: str
-) -> tuple[IntakeResult, dict[str, Any]]:
+) -> tuple[IntakeResult, ArticleDetail]:
     """Validate article JSON and take it in like the CMS would; returns the intake result and
     the article with its posts.  Raises InvalidInput (one error per field) before writing."""
     errors: list[str] = []

@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 
 from scheduler.editorial.approvals import post_requires_approval
 from scheduler.editorial.lifecycle import refusal_reason, released_status
+from scheduler.errors import NotFound
 from scheduler.intake.schemas import InvalidInput
 from scheduler.models import Article, ArticleState, Channel, Post, PostStatus, utcnow
 from scheduler.ops.audit import record_audit
@@ -25,7 +26,7 @@ from scheduler.ops.audit import record_audit
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
 
 
-class PostNotFound(LookupError):
+class PostNotFound(NotFound):
     """No post with that id."""
 
 

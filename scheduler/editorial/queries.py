@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from scheduler.db.cursors import InvalidCursor, decode_cursor, encode_cursor
@@ -24,6 +25,81 @@ from scheduler.models import Article, Channel, DeliveryAttempt, PlatformName, Po
 ATTEMPTS_SHOWN = 20
 
 
+# --- read models (the API's response schemas use these same classes) -----------------------------
+
+
+class PostSummary(BaseModel):
+    """A post in a list: where it goes, what it says, its state."""
+
+    id: str
+    article_id: str
+    article_external_id: str
+    article_title: str
+    channel: str = Field(description="The platform: x, instagram or facebook")
+    channel_id: str
+    channel_name: str
+    status: str
+    scheduled_at: str | None
+    external_id: str | None
+    external_url: str | None
+    last_error: str | None
+    attempt_count: int
+    text: str = Field(description="What would be sent: the editor's text, else the rendered one")
+    edited: bool
+    problems: list[str]
+    approved_by: str | None
+    approved_at: str | None
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class AttemptSummary(BaseModel):
+    """One delivery attempt of the post."""
+
+    id: str
+    number: int
+    status: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    http_status: int | None
+    error_class: str | None
+    message: str | None
+    latency_ms: int | None
+
+
+class Attempts(BaseModel):
+    """The post's delivery attempts, newest first (the most recent 20)."""
+
+    count: int
+    last_status: str | None
+    items: list[AttemptSummary]
+
+
+class PostDetail(PostSummary):
+    """One post in full, as the editor previews it."""
+
+    rendered_text: str
+    text_override: str | None
+    edited_by: str | None
+    link: str | None
+    media: list[dict[str, Any]]
+    warnings: list[str]
+    weighted_length: int | None
+    requires_approval: bool
+    scheduled_at_local: str | None = Field(description="scheduled_at in the channel's time zone")
+    next_attempt_at: str | None
+    published_at: str | None
+    article_url: str
+    article_source: str
+    article_revision: int
+    rendered_revision: int
+    channel_timezone: str
+    channel_status: str
+    attempts: Attempts
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -33,8 +109,7 @@ def effective_text(post: Post) -> str:
     return post.text_override if post.text_override is not None else post.text
 
 
-def post_row(post: Post, article: Article, channel: Channel) -> dict[str, Any]:
-    """The public summary of a post (CLI and API)."""
+def _summary_fields(post: Post, article: Article, channel: Channel) -> dict[str, Any]:
     return {
         "id": str(post.id),
         "article_id": str(post.article_id),
@@ -60,6 +135,11 @@ def post_row(post: Post, article: Article, channel: Channel) -> dict[str, Any]:
     }
 
 
+def post_row(post: Post, article: Article, channel: Channel) -> PostSummary:
+    """The public summary of a post (CLI, API and web UI)."""
+    return PostSummary(**_summary_fields(post, article, channel))
+
+
 def _joined() -> Any:
     return (
         select(Post, Article, Channel)
@@ -70,7 +150,7 @@ def _joined() -> Any:
 
 def list_post_rows(
     *, session: Session, status: str | None = None, limit: int = 200
-) -> list[dict[str, Any]]:
+) -> list[PostSummary]:
     """Posts with their article and channel, newest first."""
     stmt = _joined().order_by(col(Post.created_at).desc(), col(Post.id)).limit(limit)
     if status:
@@ -100,7 +180,7 @@ def page_posts(
     scheduled_to: datetime | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[PostSummary], str | None]:
     """One page of posts, soonest first, and the cursor of the next page (None at the end).
 
     Raises :class:`scheduler.intake.schemas.InvalidInput` for a bad channel, status or cursor.
@@ -134,19 +214,19 @@ def page_posts(
     return [post_row(p, a, c) for p, a, c in page], next_cursor
 
 
-def _attempt_row(a: DeliveryAttempt) -> dict[str, Any]:
-    return {
-        "id": str(a.id),
-        "number": a.number,
-        "status": str(a.status),
-        "created_at": a.created_at.isoformat(),
-        "started_at": _iso(a.started_at),
-        "finished_at": _iso(a.finished_at),
-        "http_status": a.http_status,
-        "error_class": a.error_class,
-        "message": a.message,
-        "latency_ms": a.latency_ms,
-    }
+def _attempt_row(a: DeliveryAttempt) -> AttemptSummary:
+    return AttemptSummary(
+        id=str(a.id),
+        number=a.number,
+        status=str(a.status),
+        created_at=a.created_at.isoformat(),
+        started_at=_iso(a.started_at),
+        finished_at=_iso(a.finished_at),
+        http_status=a.http_status,
+        error_class=a.error_class,
+        message=a.message,
+        latency_ms=a.latency_ms,
+    )
 
 
 def _local(at: datetime | None, timezone: str) -> str | None:
@@ -158,7 +238,7 @@ def _local(at: datetime | None, timezone: str) -> str | None:
         return at.isoformat()
 
 
-def post_detail(*, session: Session, post_id: uuid.UUID) -> dict[str, Any] | None:
+def post_detail(*, session: Session, post_id: uuid.UUID) -> PostDetail | None:
     """Everything an editor sees about one post, or None if there is no such post."""
     found = session.exec(_joined().where(col(Post.id) == post_id)).first()
     if found is None:
@@ -169,30 +249,28 @@ def post_detail(*, session: Session, post_id: uuid.UUID) -> dict[str, Any] | Non
         .where(col(DeliveryAttempt.post_id) == post_id)
         .order_by(col(DeliveryAttempt.number).desc(), col(DeliveryAttempt.created_at).desc())
     ).all()
-    return {
-        **post_row(post, article, channel),
-        "rendered_text": post.text,
-        "text_override": post.text_override,
-        "edited_by": post.edited_by,
-        "link": post.link,
-        "media": list(post.media or []),
-        "warnings": list(post.warnings or []),
-        "weighted_length": post.weighted_length,
-        "requires_approval": post_requires_approval(
-            session=session, channel=channel, article=article
+    return PostDetail(
+        **_summary_fields(post, article, channel),
+        rendered_text=post.text,
+        text_override=post.text_override,
+        edited_by=post.edited_by,
+        link=post.link,
+        media=list(post.media or []),
+        warnings=list(post.warnings or []),
+        weighted_length=post.weighted_length,
+        requires_approval=post_requires_approval(session=session, channel=channel, article=article),
+        scheduled_at_local=_local(post.scheduled_at, channel.timezone),
+        next_attempt_at=_iso(post.next_attempt_at),
+        published_at=_iso(post.published_at),
+        article_url=article.url,
+        article_source=article.source,
+        article_revision=article.revision,
+        rendered_revision=post.rendered_revision,
+        channel_timezone=channel.timezone,
+        channel_status=str(channel.status),
+        attempts=Attempts(
+            count=len(attempts),
+            last_status=str(attempts[0].status) if attempts else None,
+            items=[_attempt_row(a) for a in attempts[:ATTEMPTS_SHOWN]],
         ),
-        "scheduled_at_local": _local(post.scheduled_at, channel.timezone),
-        "next_attempt_at": _iso(post.next_attempt_at),
-        "published_at": _iso(post.published_at),
-        "article_url": article.url,
-        "article_source": article.source,
-        "article_revision": article.revision,
-        "rendered_revision": post.rendered_revision,
-        "channel_timezone": channel.timezone,
-        "channel_status": str(channel.status),
-        "attempts": {
-            "count": len(attempts),
-            "last_status": str(attempts[0].status) if attempts else None,
-            "items": [_attempt_row(a) for a in attempts[:ATTEMPTS_SHOWN]],
-        },
-    }
+    )

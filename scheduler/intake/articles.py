@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.base import ArticleContent
 from scheduler.channels import ChannelRow, channel_rows, channel_settings
+from scheduler.editorial.lifecycle import RERENDERABLE
 from scheduler.intake.schemas import ArticleIn
 from scheduler.models import (
-    RERENDERABLE_POST_STATUSES,
     Article,
     ArticleState,
     Channel,
@@ -373,7 +373,7 @@ def request_rerender(*, session: Session, article: Article, now: datetime) -> li
     posts = session.exec(
         select(Post).where(
             Post.article_id == article.id,
-            Post.status.in_(list(RERENDERABLE_POST_STATUSES)),  # type: ignore[attr-defined]
+            col(Post.status).in_(sorted(RERENDERABLE)),
         )
     ).all()
     for post in posts:
@@ -384,7 +384,3 @@ def request_rerender(*, session: Session, article: Article, now: datetime) -> li
         session.add(post)
     session.flush()
     return list(posts)
-
-
-def get_article(*, session: Session, article_id: uuid.UUID) -> Article | None:
-    return session.get(Article, article_id)

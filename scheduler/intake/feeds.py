@@ -24,10 +24,11 @@ from sqlmodel import Session, col, select
 
 from adapters.deadline import check, deadline
 from scheduler.db.engine import session_scope
+from scheduler.errors import NotFound
 from scheduler.intake.articles import ingest_article
 from scheduler.intake.htmltext import html_to_text
 from scheduler.intake.schemas import InvalidInput, parse_article
-from scheduler.models import Article, FeedSource, utcnow
+from scheduler.models import Article, FeedSource, clip_text, utcnow
 from scheduler.runtime.logs import get_logger
 
 log = get_logger(__name__)
@@ -42,7 +43,7 @@ MAX_ITEM_AGE = timedelta(days=2)
 USER_AGENT = "newsrelay-feed-poller/0.1 (+https://github.com/newsrelay)"
 
 
-class FeedNotFound(LookupError):
+class FeedNotFound(NotFound):
     """No feed with that id or name."""
 
 
@@ -283,7 +284,7 @@ def _record_failure(engine: Engine, feed_id: uuid.UUID, result: PollResult, now:
         feed.consecutive_failures += 1
         feed.last_polled_at = now
         feed.last_status = result.http_status
-        feed.last_error = (result.error or "unknown error")[:2000]
+        feed.last_error = clip_text(result.error or "unknown error")
         feed.next_poll_at = now + retry_delay(feed.consecutive_failures, feed.interval_seconds)
         session.add(feed)
         failures, next_at = feed.consecutive_failures, feed.next_poll_at

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -117,10 +116,3 @@ def parse_article(data: Any) -> ArticleIn:
         return ArticleIn.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput(field_errors(exc)) from None
-
-
-def ensure_aware(value: datetime) -> datetime:
-    """Refuse naive datetimes: every time newsrelay takes must carry its zone."""
-    if value.tzinfo is None:
-        raise InvalidInput(["time: must include a time zone offset"])
-    return value

@@ -29,11 +29,11 @@ from sqlmodel import Session, col, select
 
 from config import Settings
 from scheduler.db.engine import session_scope
+from scheduler.editorial.lifecycle import RERENDERABLE
 from scheduler.intake.articles import PostRef, content_hash, ingest_article
 from scheduler.intake.schemas import InvalidInput, field_errors, parse_article
 from scheduler.intake.wordpress import is_wordpress_post, wordpress_article, wordpress_event
 from scheduler.models import (
-    RERENDERABLE_POST_STATUSES,
     Article,
     ArticleState,
     Post,
@@ -48,10 +48,6 @@ log = get_logger(__name__)
 EVENTS = ("published", "updated", "unpublished")
 UNPUBLISH_REASON = "Cancelled: the article was unpublished in the CMS"
 DEFAULT_WORDPRESS_SOURCE = "wordpress"
-#: Posts an unpublish cancels: those not yet handed to a worker.  Queued and publishing posts are
-#: in flight (cancelling them could not stop the platform call); published, unknown and
-#: needs_review posts may already be public, so a person decides about those.
-CANCELLABLE_POST_STATUSES = RERENDERABLE_POST_STATUSES
 
 # Receipts are pruned at most this often per process: a DELETE on every request is wasted work.
 _PRUNE_EVERY_SECONDS = 30.0
@@ -352,7 +348,8 @@ def unpublish_article(
             sa.update(Post)
             .where(
                 col(Post.article_id) == article.id,
-                col(Post.status).in_(list(CANCELLABLE_POST_STATUSES)),
+                # Only posts not yet handed to a worker (see lifecycle.RERENDERABLE).
+                col(Post.status).in_(sorted(RERENDERABLE)),
             )
             .values(
                 status=PostStatus.CANCELLED,

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from scheduler.db.cursors import decode_cursor, encode_cursor
-from scheduler.models import AuditEvent, utcnow
+from scheduler.models import AuditEvent, clip_text, utcnow
 
 
 def record_audit(
@@ -32,7 +33,7 @@ def record_audit(
         article_id=article_id,
         post_id=post_id,
         channel_id=channel_id,
-        detail=detail[:2000] if detail else None,
+        detail=clip_text(detail) or None,
         before=before or {},
         after=after or {},
     )
@@ -72,7 +73,7 @@ def add_audit_row(
             "article_id": article_id,
             "post_id": post_id,
             "channel_id": channel_id,
-            "detail": detail[:2000] if detail else None,
+            "detail": clip_text(detail) or None,
             "before": before or {},
             "after": after or {},
         },
@@ -87,25 +88,38 @@ class AuditFilter:
     actor: str | None = None
 
 
-def audit_row(event: AuditEvent) -> dict[str, Any]:
+class AuditEventOut(BaseModel):
+    id: str
+    at: str
+    actor: str
+    action: str
+    article_id: str | None
+    post_id: str | None
+    channel_id: str | None
+    detail: str | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+def audit_row(event: AuditEvent) -> AuditEventOut:
     """One audit event as the API shows it."""
-    return {
-        "id": str(event.id),
-        "at": event.at.isoformat(),
-        "actor": event.actor,
-        "action": event.action,
-        "article_id": str(event.article_id) if event.article_id else None,
-        "post_id": str(event.post_id) if event.post_id else None,
-        "channel_id": str(event.channel_id) if event.channel_id else None,
-        "detail": event.detail,
-        "before": event.before,
-        "after": event.after,
-    }
+    return AuditEventOut(
+        id=str(event.id),
+        at=event.at.isoformat(),
+        actor=event.actor,
+        action=event.action,
+        article_id=str(event.article_id) if event.article_id else None,
+        post_id=str(event.post_id) if event.post_id else None,
+        channel_id=str(event.channel_id) if event.channel_id else None,
+        detail=event.detail,
+        before=event.before,
+        after=event.after,
+    )
 
 
 def page_audit_events(
     *, session: Session, flt: AuditFilter, limit: int, cursor: str | None = None
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[AuditEventOut], str | None]:
     """One page of audit events, newest first, and the next page's cursor (or None)."""
     stmt = select(AuditEvent)
     if flt.post_id:

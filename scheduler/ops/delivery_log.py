@@ -8,38 +8,62 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from scheduler.db.cursors import decode_cursor, encode_cursor
 from scheduler.models import Article, AttemptStatus, Channel, DeliveryAttempt, Post, PostStatus
 
 
-def attempt_row(
-    a: DeliveryAttempt, post: Post, channel: Channel, article: Article
-) -> dict[str, Any]:
+class Delivery(BaseModel):
+    """One delivery attempt and its outcome (messages are redacted when recorded)."""
+
+    id: str
+    post_id: str
+    article_external_id: str
+    channel: str
+    channel_name: str
+    number: int
+    status: str
+    created_at: str
+    scheduled_for: str | None
+    started_at: str | None
+    finished_at: str | None
+    http_status: int | None
+    error_code: str | None
+    error_subcode: str | None
+    error_class: str | None
+    message: str | None
+    latency_ms: int | None
+    worker: str | None
+    external_id: str | None
+    rate_limit: dict[str, Any]
+
+
+def attempt_row(a: DeliveryAttempt, post: Post, channel: Channel, article: Article) -> Delivery:
     """One delivery-log entry (never a token: messages are redacted when recorded)."""
-    return {
-        "id": str(a.id),
-        "post_id": str(a.post_id),
-        "article_external_id": article.external_id,
-        "channel": str(channel.platform),
-        "channel_name": channel.name,
-        "number": a.number,
-        "status": str(a.status),
-        "created_at": a.created_at.isoformat(),
-        "scheduled_for": a.scheduled_for.isoformat() if a.scheduled_for else None,
-        "started_at": a.started_at.isoformat() if a.started_at else None,
-        "finished_at": a.finished_at.isoformat() if a.finished_at else None,
-        "http_status": a.http_status,
-        "error_code": a.error_code,
-        "error_subcode": a.error_subcode,
-        "error_class": a.error_class,
-        "message": a.message,
-        "latency_ms": a.latency_ms,
-        "worker": a.worker,
-        "external_id": a.external_id,
-        "rate_limit": a.rate_limit,
-    }
+    return Delivery(
+        id=str(a.id),
+        post_id=str(a.post_id),
+        article_external_id=article.external_id,
+        channel=str(channel.platform),
+        channel_name=channel.name,
+        number=a.number,
+        status=str(a.status),
+        created_at=a.created_at.isoformat(),
+        scheduled_for=a.scheduled_for.isoformat() if a.scheduled_for else None,
+        started_at=a.started_at.isoformat() if a.started_at else None,
+        finished_at=a.finished_at.isoformat() if a.finished_at else None,
+        http_status=a.http_status,
+        error_code=a.error_code,
+        error_subcode=a.error_subcode,
+        error_class=a.error_class,
+        message=a.message,
+        latency_ms=a.latency_ms,
+        worker=a.worker,
+        external_id=a.external_id,
+        rate_limit=a.rate_limit,
+    )
 
 
 def list_deliveries(
@@ -50,7 +74,7 @@ def list_deliveries(
     status: str | None = None,
     channel: str | None = None,
     error_class: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Delivery]:
     """Attempts, newest first (or, with ``finished_after``, oldest finished first)."""
     stmt = (
         select(DeliveryAttempt, Post, Channel, Article)
@@ -113,7 +137,7 @@ def _joined() -> Any:
 
 def page_deliveries(
     *, session: Session, flt: DeliveryFilter, limit: int, cursor: str | None = None
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[Delivery], str | None]:
     """One page of the delivery log, newest first, and the cursor of the next page (or None).
 
     Keyset pagination on ``(created_at, id)``: stable while new attempts arrive, and each page
@@ -138,7 +162,7 @@ def page_deliveries(
     return [attempt_row(a, p, c, ar) for a, p, c, ar in page], next_cursor
 
 
-def _with_cursors(rows: Any) -> list[tuple[dict[str, Any], str]]:
+def _with_cursors(rows: Any) -> list[tuple[Delivery, str]]:
     out = []
     for a, p, c, ar in rows:
         assert a.finished_at is not None  # the queries select finished attempts only
@@ -148,7 +172,7 @@ def _with_cursors(rows: Any) -> list[tuple[dict[str, Any], str]]:
 
 def finished_after(
     *, session: Session, after: tuple[datetime, uuid.UUID] | None, limit: int = 200
-) -> list[tuple[dict[str, Any], str]]:
+) -> list[tuple[Delivery, str]]:
     """Finished attempts strictly after a ``(finished_at, id)`` position, oldest first, each
     with its stream cursor."""
     stmt = _joined().where(col(DeliveryAttempt.finished_at).is_not(None))
@@ -166,7 +190,7 @@ def finished_after(
 
 def finished_late(
     *, session: Session, after: tuple[datetime, uuid.UUID], window: timedelta, limit: int = 200
-) -> list[tuple[dict[str, Any], str]]:
+) -> list[tuple[Delivery, str]]:
     """Finished attempts stamped within ``window`` before a position, oldest first.
 
     A worker stamps ``finished_at`` before its transaction commits, so a row can become visible

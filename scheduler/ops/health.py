@@ -11,9 +11,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Literal
 
 import sqlalchemy as sa
+from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
@@ -136,6 +137,23 @@ HEALTH_LABELS = {
 }
 
 
+class HealthSummary(BaseModel):
+    """What a channel's recent deliveries say, in a word and a sentence."""
+
+    state: Literal["needs_reconnect", "failing", "rate_limited", "paused", "degraded", "active"] = (
+        Field(description="Worst first; derived from the status and the recent attempts")
+    )
+    label: str = Field(description="The state in words, for people")
+    detail: str = Field(description="Why, in a sentence")
+    recent_attempts: int = Field(description="Newest finished attempts looked at (at most 10)")
+    recent_failures: int
+    failures_since_success: int = Field(description="Newest attempts that failed in a row")
+    token_warning: str | None = Field(
+        default=None,
+        description="The token expires within 7 days and cannot renew itself: reconnect",
+    )
+
+
 @dataclass(frozen=True)
 class RecentAttempts:
     """A channel's newest finished attempts (at most ``RECENT_ATTEMPTS``, within the window)."""
@@ -201,7 +219,7 @@ def channel_health(
     recent: RecentAttempts,
     now: datetime | None = None,
     token_warning: str | None = None,
-) -> dict[str, Any]:
+) -> HealthSummary:
     """A channel's health state with a label and a sentence in words, and the figures behind it.
 
     Precedence, worst first: the platform refuses the login (needs reconnect); the newest
@@ -234,15 +252,15 @@ def channel_health(
             if total
             else f"No delivery attempt finished in the last {_WINDOW_WORDS}."
         )
-    return {
-        "state": state.value,
-        "label": HEALTH_LABELS[state],
-        "detail": detail,
-        "recent_attempts": total,
-        "recent_failures": failures,
-        "failures_since_success": streak,
-        "token_warning": token_warning,
-    }
+    return HealthSummary(
+        state=state.value,
+        label=HEALTH_LABELS[state],
+        detail=detail,
+        recent_attempts=total,
+        recent_failures=failures,
+        failures_since_success=streak,
+        token_warning=token_warning,
+    )
 
 
 def _aware(value: datetime) -> datetime:

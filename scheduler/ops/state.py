@@ -27,10 +27,6 @@ def put_state(*, session: Session, key: str, value: dict[str, Any]) -> None:
         session.add(row)
 
 
-def get_state(*, session: Session, key: str) -> ServiceState | None:
-    return session.get(ServiceState, key)
-
-
 def pause_in_force(value: dict[str, Any] | None, now: datetime) -> bool:
     """Whether a stored kill-switch value holds at ``now`` (an expired pause lifts itself)."""
     if not value or not value.get("active"):

@@ -34,7 +34,6 @@ env.filters["fmt_iso"] = clock.fmt_iso
 
 EDITOR_ROLES = frozenset({Role.EDITOR, Role.ADMIN})
 OPS_ROLES = frozenset({Role.OPS, Role.ADMIN})
-ANY_ROLE = frozenset(Role)
 
 
 class LoginRequired(Exception):

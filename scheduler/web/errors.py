@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from scheduler.errors import NotFound
 from scheduler.runtime.logs import get_logger
 from scheduler.web.deps import CsrfRefused, LoginRequired, WebForbidden, redirect, render
 
@@ -53,6 +54,7 @@ def install_error_pages(app: FastAPI, api_prefix: str) -> None:
     """Wrap the API's handlers: HTML pages for UI paths, the original answer for API paths."""
     api_http: Handler = app.exception_handlers[StarletteHTTPException]
     api_unexpected: Handler = app.exception_handlers[Exception]
+    api_not_found: Handler = app.exception_handlers[NotFound]
 
     async def _login(request: Request, _: Exception) -> Response:
         target = request.url.path
@@ -79,6 +81,12 @@ def install_error_pages(app: FastAPI, api_prefix: str) -> None:
         assert isinstance(exc, StarletteHTTPException)
         return error_page(request, exc.status_code)
 
+    async def _not_found(request: Request, exc: Exception) -> Response:
+        # Any service's "no such row": the one 404 of the UI, whichever route looked it up.
+        if _is_api(request, api_prefix):
+            return await _delegate(api_not_found, request, exc)
+        return error_page(request, 404)
+
     async def _unexpected(request: Request, exc: Exception) -> Response:
         if _is_api(request, api_prefix):
             return await _delegate(api_unexpected, request, exc)
@@ -91,4 +99,5 @@ def install_error_pages(app: FastAPI, api_prefix: str) -> None:
     app.add_exception_handler(WebForbidden, _forbidden)
     app.add_exception_handler(CsrfRefused, _csrf)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(Exception, _unexpected)

@@ -11,9 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from scheduler.channels import channel_health_row, list_channels
+from scheduler.channels import list_channels
 from scheduler.db.cursors import decode_cursor, encode_cursor
-from scheduler.models import Article, Channel, DeliveryAttempt, Post, PostStatus
+from scheduler.editorial.lifecycle import APPROVABLE, NEEDS_ATTENTION
+from scheduler.models import Article, Channel, DeliveryAttempt, Post
+from scheduler.ops.channel_health import ChannelHealth, channel_health_row
 from scheduler.ops.health import recent_attempts
 
 
@@ -182,7 +184,7 @@ def waiting_posts(*, session: Session, limit: int = 20) -> list[QueueRow]:
     # those: joining first would sort every waiting post with its article's title.
     first = (
         sa.select(col(Post.id))
-        .where(col(Post.status).in_([PostStatus.PENDING_APPROVAL, PostStatus.DRAFT]))
+        .where(col(Post.status).in_(sorted(APPROVABLE)))
         .order_by(col(Post.scheduled_at), col(Post.id))
         .limit(limit)
     )
@@ -255,27 +257,12 @@ def post_channel_zone(*, session: Session, post_id: uuid.UUID) -> str | None:
     return str(value[0]) if value else None
 
 
-#: Post states ops act on; published and cancelled posts (most rows, forever growing) are left
-#: out of the health counts so the query reads the status index, not the whole table.
-ATTENTION_STATUSES = (
-    PostStatus.SCHEDULED,
-    PostStatus.HELD,
-    PostStatus.QUEUED,
-    PostStatus.PUBLISHING,
-    PostStatus.RETRY_WAIT,
-    PostStatus.NEEDS_REAUTH,
-    PostStatus.UNKNOWN,
-    PostStatus.NEEDS_REVIEW,
-    PostStatus.FAILED,
-)
-
-
-def channel_health_rows(*, session: Session) -> list[dict[str, Any]]:
+def channel_health_rows(*, session: Session) -> list[ChannelHealth]:
     """Every channel's health row (as the ops API shows it) with counts of posts needing care."""
     counts: dict[uuid.UUID, dict[str, int]] = {}
     rows = session.execute(
         sa.select(col(Post.channel_id), col(Post.status), sa.func.count())
-        .where(col(Post.status).in_(ATTENTION_STATUSES))
+        .where(col(Post.status).in_(sorted(NEEDS_ATTENTION)))
         .group_by(col(Post.status), col(Post.channel_id))
     ).all()
     for channel_id, status, n in rows:

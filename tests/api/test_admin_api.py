@@ -8,13 +8,9 @@ from sqlmodel import Session, select
 
 from scheduler.db.engine import session_scope
 from scheduler.models import Channel, ChannelStatus, PostStatus
-from tests.api.conftest import ApiHarness, seed_article
-from tests.api.ops_support import (
-    ZERO,
-    _by_platform,
-    _get,
-    _set_status,
-)
+from tests.api.conftest import ApiHarness
+from tests.api.ops_support import ZERO, _get
+from tests.utils.factories import by_platform, seed_article, set_post
 
 
 def test_admin_issues_a_key_once_lists_it_without_secrets_and_revocation_locks_it_out(
@@ -48,7 +44,7 @@ def test_admin_issues_a_key_once_lists_it_without_secrets_and_revocation_locks_i
 def test_admin_updates_channel_settings_and_replaces_credentials_of_a_needs_reauth_channel(
     api: ApiHarness, article_json: dict[str, Any]
 ) -> None:
-    fb_post = _by_platform(seed_article(api.engine, article_json))["facebook"]
+    fb_post = by_platform(seed_article(api.engine, article_json))["facebook"]
     url = f"/api/v1/admin/channels/{fb_post.channel_id}"
     patched = api.client.patch(
         url,
@@ -70,7 +66,7 @@ def test_admin_updates_channel_settings_and_replaces_credentials_of_a_needs_reau
         assert channel is not None
         channel.status = ChannelStatus.NEEDS_REAUTH
         s.add(channel)
-    _set_status(api, fb_post.id, PostStatus.NEEDS_REAUTH)
+    set_post(api.engine, fb_post.id, status=PostStatus.NEEDS_REAUTH)
     replaced = api.client.put(
         f"{url}/credentials",
         json={"credentials": {"access_token": "fresh-page-token-123"}},
@@ -89,7 +85,7 @@ def test_admin_updates_channel_settings_and_replaces_credentials_of_a_needs_reau
 def test_admin_sets_channel_policy_and_each_bad_policy_field_gets_a_precise_422(
     api: ApiHarness, article_json: dict[str, Any]
 ) -> None:
-    x_post = _by_platform(seed_article(api.engine, article_json))["x"]
+    x_post = by_platform(seed_article(api.engine, article_json))["x"]
     url = f"/api/v1/admin/channels/{x_post.channel_id}"
     policy = {
         "min_interval_seconds": 300,

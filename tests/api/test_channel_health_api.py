@@ -14,7 +14,8 @@ from sqlmodel import Session
 from scheduler.channels import create_channel
 from scheduler.db.engine import get_engine, session_scope
 from scheduler.models import AttemptStatus, Channel, ChannelStatus, PlatformName, Post, utcnow
-from tests.api.conftest import ApiHarness, add_attempt, seed_article
+from tests.api.conftest import ApiHarness
+from tests.utils.factories import add_attempt, by_platform, seed_article
 
 FAILED, RETRY, OK = AttemptStatus.FAILED, AttemptStatus.RETRY, AttemptStatus.SUCCEEDED
 
@@ -29,10 +30,7 @@ def _health(api: ApiHarness) -> dict[str, dict[str, Any]]:
 
 def _posts(api: ApiHarness, article_json: dict[str, Any], n: int) -> list[dict[str, Post]]:
     """``n`` articles' posts by platform (a post succeeds at most once: one per success)."""
-    return [
-        {str(p.platform): p for p in seed_article(api.engine, article_json, tag=f"h{i}")}
-        for i in range(n)
-    ]
+    return [by_platform(seed_article(api.engine, article_json, tag=f"h{i}")) for i in range(n)]
 
 
 def _set_channel(api: ApiHarness, channel_id: Any, **values: Any) -> None:

@@ -20,8 +20,9 @@ from sqlalchemy.engine import Engine
 
 from config import Settings
 from scheduler.api.app import create_app
-from tests.api.conftest import ApiHarness, build_harness, seed_article
+from tests.api.conftest import ApiHarness, build_harness
 from tests.conftest import FIXTURE_ARTICLE, _pg_url_for
+from tests.utils.factories import seed_article
 
 
 @pytest.fixture(scope="module")

@@ -11,18 +11,15 @@ from typing import Any
 
 from scheduler.db.cursors import encode_cursor
 from scheduler.models import AttemptStatus, utcnow
-from tests.api.conftest import ApiHarness, add_attempt, seed_article
-from tests.api.ops_support import (
-    ZERO,
-    _by_platform,
-    _get,
-)
+from tests.api.conftest import ApiHarness
+from tests.api.ops_support import ZERO, _get
+from tests.utils.factories import add_attempt, by_platform, seed_article
 
 
 def test_deliveries_filter_by_status_channel_error_class_and_time_range(
     api: ApiHarness, article_json: dict[str, Any]
 ) -> None:
-    posts = _by_platform(seed_article(api.engine, article_json))
+    posts = by_platform(seed_article(api.engine, article_json))
     ok_x = add_attempt(api.engine, posts["x"], minutes_ago=30)
     failed_ig = add_attempt(
         api.engine,
@@ -121,7 +118,7 @@ def _stream(
 def test_delivery_stream_sends_backlog_after_last_event_id_then_new_attempts(
     api: ApiHarness, article_json: dict[str, Any]
 ) -> None:
-    posts = _by_platform(seed_article(api.engine, article_json))
+    posts = by_platform(seed_article(api.engine, article_json))
     first = add_attempt(api.engine, posts["x"], minutes_ago=5)
     second = add_attempt(api.engine, posts["instagram"], status=AttemptStatus.FAILED, minutes_ago=4)
     replay = _stream(api, seconds=0.1, after=encode_cursor(utcnow() - timedelta(days=1), ZERO))

@@ -8,13 +8,9 @@ from typing import Any
 
 from scheduler.db.engine import session_scope
 from scheduler.models import Channel, ChannelStatus, PostStatus
-from tests.api.conftest import ApiHarness, seed_article
-from tests.api.ops_support import (
-    ZERO,
-    _by_platform,
-    _get,
-    _set_status,
-)
+from tests.api.conftest import ApiHarness
+from tests.api.ops_support import ZERO, _get
+from tests.utils.factories import by_platform, seed_article, set_post
 
 
 def _channel_row(api: ApiHarness, channel_id: Any) -> dict[str, Any]:
@@ -25,7 +21,7 @@ def _channel_row(api: ApiHarness, channel_id: Any) -> dict[str, Any]:
 def test_channel_pause_holds_scheduled_posts_and_resume_releases_them(
     api: ApiHarness, article_json: dict[str, Any]
 ) -> None:
-    x_post = _by_platform(seed_article(api.engine, article_json))["x"]
+    x_post = by_platform(seed_article(api.engine, article_json))["x"]
     url = f"/api/v1/channels/{x_post.channel_id}"
     paused = api.client.post(
         f"{url}/pause", json={"reason": "account under review"}, headers=api.headers("ops")
@@ -56,13 +52,13 @@ def test_channel_pause_holds_scheduled_posts_and_resume_releases_them(
 def test_reconnected_activates_a_needs_reauth_channel_and_releases_its_posts(
     api: ApiHarness, article_json: dict[str, Any]
 ) -> None:
-    ig_post = _by_platform(seed_article(api.engine, article_json))["instagram"]
+    ig_post = by_platform(seed_article(api.engine, article_json))["instagram"]
     with session_scope(api.engine) as s:
         channel = s.get(Channel, ig_post.channel_id)
         assert channel is not None
         channel.status, channel.status_reason = ChannelStatus.NEEDS_REAUTH, "token expired"
         s.add(channel)
-    _set_status(api, ig_post.id, PostStatus.NEEDS_REAUTH)
+    set_post(api.engine, ig_post.id, status=PostStatus.NEEDS_REAUTH)
     url = f"/api/v1/channels/{ig_post.channel_id}"
     health = _channel_row(api, ig_post.channel_id)
     assert health["status"] == "needs_reauth" and health["posts"] == {"needs_reauth": 1}
@@ -78,8 +74,8 @@ def test_reconnected_activates_a_needs_reauth_channel_and_releases_its_posts(
 def test_channels_health_shows_state_and_counts_but_never_credentials(
     api: ApiHarness, article_json: dict[str, Any]
 ) -> None:
-    posts = _by_platform(seed_article(api.engine, article_json))
-    _set_status(api, posts["x"].id, PostStatus.PUBLISHED)
+    posts = by_platform(seed_article(api.engine, article_json))
+    set_post(api.engine, posts["x"].id, status=PostStatus.PUBLISHED)
     response = api.client.get("/api/v1/channels", headers=api.headers("ops"))
     rows = {r["platform"]: r for r in response.json()["channels"]}
     assert rows["x"]["posts"] == {"published": 1}

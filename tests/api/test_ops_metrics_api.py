@@ -7,10 +7,8 @@ from typing import Any
 from scheduler.db.engine import session_scope
 from scheduler.models import AttemptStatus
 from scheduler.ops.state import DISPATCHER_HEARTBEAT, WORKER_HEARTBEAT_PREFIX, beat
-from tests.api.conftest import ApiHarness, add_attempt, seed_article
-from tests.api.ops_support import (
-    _by_platform,
-)
+from tests.api.conftest import ApiHarness
+from tests.utils.factories import add_attempt, by_platform, seed_article
 
 
 def _metric(text: str, name: str, **labels: str) -> float:
@@ -32,7 +30,7 @@ def _metric(text: str, name: str, **labels: str) -> float:
 def test_metrics_report_posts_deliveries_lateness_latency_and_liveness(
     api: ApiHarness, article_json: dict[str, Any]
 ) -> None:
-    posts = _by_platform(seed_article(api.engine, article_json))
+    posts = by_platform(seed_article(api.engine, article_json))
     add_attempt(api.engine, posts["x"], latency_ms=300)
     add_attempt(
         api.engine,

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from scheduler.db.engine import session_scope
 from scheduler.models import Article, AuditEvent, Post, PostStatus, utcnow
-from tests.api.conftest import ApiHarness, seed_article
+from tests.api.conftest import ApiHarness
+from tests.utils.factories import seed_article, set_post
 
 PROBLEM = "application/problem+json"
 LONG_X_TEXT = "Breaking: " + "word " * 61  # over X's 280
@@ -21,13 +21,7 @@ def _post(api: ApiHarness, platform: str, posts: list[Post]) -> str:
 
 
 def _set_status(api: ApiHarness, post_id: str, status: PostStatus, **extra: Any) -> None:
-    with session_scope(api.engine) as s:
-        post = s.get(Post, uuid.UUID(post_id))
-        assert post is not None
-        post.status = status
-        for k, v in extra.items():
-            setattr(post, k, v)
-        s.add(post)
+    set_post(api.engine, uuid.UUID(post_id), status=status, **extra)
 
 
 def _get(api: ApiHarness, path: str, **params: Any) -> Any:

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import ApiHarness, seed_article
+from tests.api.conftest import ApiHarness
 from tests.conftest import FIXTURE_ARTICLE
+from tests.utils.factories import seed_article
 
 EDITOR, OPS, ADMIN = "editor", "ops", "admin"
 ROLES = (EDITOR, OPS, ADMIN)

@@ -3,7 +3,6 @@ the embedded defaults (SQLite + SQLite broker)."""
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tests.conftest import FIXTURE_ARTICLE, REDIS_URL, _pg_url_for
+from tests.conftest import REDIS_URL, _pg_url_for
 from tests.utils.stack import Stack
 
 
@@ -53,13 +52,3 @@ def make_stack(
     else:
         db, broker = f"sqlite:///{tmp / 'data' / 'newsrelay.sqlite'}", None
     return Stack(tmp, database_url=db, broker_url=broker, overrides=overrides)
-
-
-def article_variant(tag: str, **changes: Any) -> dict[str, Any]:
-    """The fixture article with a unique id and title, so each test has its own posts."""
-    data: dict[str, Any] = json.loads(FIXTURE_ARTICLE.read_text(encoding="utf-8"))
-    data["external_id"] = f"{data['external_id']}-{tag}"
-    data["title"] = f"{data['title']} ({tag})"
-    data["summary"] = f"{data['summary']} [{tag}]"
-    data.update(changes)
-    return data

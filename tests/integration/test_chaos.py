@@ -19,7 +19,7 @@ from scheduler.db.engine import session_scope
 from scheduler.intake.articles import ingest_article
 from scheduler.intake.schemas import parse_article
 from scheduler.models import AttemptStatus, DeliveryAttempt, PostStatus
-from tests.integration.conftest import article_variant
+from tests.utils.factories import article_variant
 from tests.utils.stack import Stack, free_port, wait_until
 
 ARTICLES = 100  # x 3 channels = 300 posts

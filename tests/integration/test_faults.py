@@ -25,7 +25,8 @@ from scheduler.models import (
     Post,
     PostStatus,
 )
-from tests.integration.conftest import article_variant, make_stack
+from tests.integration.conftest import make_stack
+from tests.utils.factories import article_variant
 from tests.utils.stack import Stack, wait_until
 
 X = SANDBOX_ACCOUNTS[PlatformName.X]

@@ -18,7 +18,8 @@ from scheduler.intake.articles import ingest_article
 from scheduler.intake.schemas import parse_article
 from scheduler.models import DeliveryAttempt, Post, PostStatus, Role
 from scheduler.ops.health import dispatcher_silence
-from tests.integration.conftest import article_variant, make_stack
+from tests.integration.conftest import make_stack
+from tests.utils.factories import article_variant
 from tests.utils.stack import Stack, wait_until
 
 

@@ -21,7 +21,7 @@ from scheduler.intake.articles import ingest_article
 from scheduler.intake.schemas import parse_article
 from scheduler.models import DeliveryAttempt, Post, PostStatus, utcnow
 from scheduler.runtime.bootstrap import ensure_ready
-from tests.integration.conftest import article_variant
+from tests.utils.factories import article_variant
 from tests.utils.stack import ROOT, wait_until
 
 POSTS = 300

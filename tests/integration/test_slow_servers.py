@@ -21,7 +21,7 @@ from scheduler.intake.articles import ingest_article
 from scheduler.intake.schemas import parse_article
 from scheduler.models import Post, PostStatus
 from tests.conftest import REDIS_URL
-from tests.integration.conftest import article_variant
+from tests.utils.factories import article_variant
 from tests.utils.slow_server import SlowServer, elapsed
 from tests.utils.stack import ROOT, Stack, wait_until
 

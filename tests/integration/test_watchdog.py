@@ -21,7 +21,7 @@ from scheduler.intake.articles import ingest_article
 from scheduler.intake.schemas import parse_article
 from scheduler.models import DeliveryAttempt, Post, PostStatus, ServiceState, utcnow
 from scheduler.ops.state import WORKER_HEARTBEAT_PREFIX
-from tests.integration.conftest import article_variant
+from tests.utils.factories import article_variant
 from tests.utils.stack import Stack, wait_until
 from workers import liveness
 from workers.liveness import STALLED_EXIT_CODE, Activity, deliver_platforms, is_stalled

@@ -23,7 +23,7 @@ MIGRATIONS = "scheduler/db/migrations/versions/"
 #: The capability packages of ``scheduler/`` and the only modules allowed at its root.
 CAPABILITIES = {"db", "intake", "editorial", "delivery", "ops", "access", "runtime", "cli"}
 CAPABILITIES |= {"api", "web"}
-SCHEDULER_ROOT_MODULES = {"__init__.py", "models.py", "channels.py"}
+SCHEDULER_ROOT_MODULES = {"__init__.py", "models.py", "errors.py", "channels.py"}
 #: Who may import the Celery workers: the processes that start or send to them.
 WORKER_IMPORTERS = ("scheduler/runtime/", "scheduler/cli/", "workers/", "tests/", "bench/")
 

@@ -1,9 +1,9 @@
-"""What the post-action tests share: an actor, an over-long X text, seeding and reading posts."""
+"""What the post-action tests share: an actor, an over-long X text, seeding and reading posts
+(rows come from :mod:`tests.utils.factories`)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -13,40 +13,24 @@ from scheduler.db.engine import session_scope
 from scheduler.editorial.actions import (
     set_approval_required,
 )
-from scheduler.intake.articles import ingest_article
-from scheduler.intake.schemas import parse_article
 from scheduler.models import (
     AuditEvent,
     Post,
-    PostStatus,
-    utcnow,
 )
+from tests.utils.factories import by_platform, seed_article
 
 EDITOR = "key:desk-editor"
 LONG_X_TEXT = "Breaking: " + "word " * 61  # 315 characters: over X's 280
 
 
 def seed(
-    engine: Engine,
-    article_json: dict[str, Any],
-    tag: str = "a",
-    *,
-    status: PostStatus = PostStatus.SCHEDULED,
-    hours: float = 1,
+    engine: Engine, article_json: dict[str, Any], tag: str = "a", **kw: Any
 ) -> dict[str, uuid.UUID]:
-    """Ingest a variant of the fixture article; its posts rendered and in ``status``."""
-    data = dict(article_json, external_id=f"{article_json['external_id']}-{tag}")
-    with session_scope(engine) as s:
-        article = ingest_article(session=s, data=parse_article(data)).article
-        posts = s.exec(select(Post).where(Post.article_id == article.id)).all()
-        for post in posts:
-            # Rendering belongs to the workers (tested there); these tests need rendered posts.
-            post.status = status
-            post.text = f"{data['title']} {tag}"
-            post.scheduled_at = utcnow() + timedelta(hours=hours)
-            post.rendered_revision = 1
-            s.add(post)
-        return {str(p.platform): p.id for p in posts}
+    """The ids of a seeded article's posts (see :func:`tests.utils.factories.seed_article`)."""
+    return {
+        platform: p.id
+        for platform, p in by_platform(seed_article(engine, article_json, tag, **kw)).items()
+    }
 
 
 def load(engine: Engine, post_id: uuid.UUID) -> Post:
@@ -54,15 +38,6 @@ def load(engine: Engine, post_id: uuid.UUID) -> Post:
         post = s.get(Post, post_id)
         assert post is not None
         return post
-
-
-def force(engine: Engine, post_id: uuid.UUID, **values: Any) -> None:
-    with session_scope(engine) as s:
-        post = s.get(Post, post_id)
-        assert post is not None
-        for k, v in values.items():
-            setattr(post, k, v)
-        s.add(post)
 
 
 def audit_actions(engine: Engine, post_id: uuid.UUID) -> list[AuditEvent]:

@@ -26,11 +26,11 @@ from scheduler.models import (
 from tests.scheduler.post_actions_support import (
     EDITOR,
     LONG_X_TEXT,
-    force,
     load,
     require_approval,
     seed,
 )
+from tests.utils.factories import set_post
 
 # --- edit -----------------------------------------------------------------------------------------
 
@@ -75,7 +75,7 @@ def test_valid_edit_of_a_draft_puts_it_back_on_the_schedule(
     assert post.problems == [] and post.last_error is None
     assert post.edited_by == EDITOR
     with Session(engine) as s:
-        assert get_post(session=s, post_id=x)["text"] == "Dar in Istanbul for Gaza talks"
+        assert get_post(session=s, post_id=x).text == "Dar in Istanbul for Gaza talks"
 
 
 def test_valid_edit_of_a_draft_on_an_approval_channel_waits_for_approval(
@@ -108,7 +108,7 @@ def test_editing_keeps_the_approval_when_no_approval_is_required(
     engine: Engine, settings: Settings, channels: dict[str, uuid.UUID], article_json: dict[str, Any]
 ) -> None:
     fb = seed(engine, article_json)["facebook"]
-    force(engine, fb, approved_by="someone", approved_at=utcnow())
+    set_post(engine, fb, approved_by="someone", approved_at=utcnow())
     with session_scope(engine) as s:
         edit_post_text(session=s, post_id=fb, text="New copy", actor=EDITOR, settings=settings)
     post = load(engine, fb)

@@ -130,7 +130,7 @@ def test_a_source_that_requires_approval_sends_rendered_posts_to_approval(
         status = format_post(engine=engine, post_id=x.id, settings=settings, client=client)
     assert status == PostStatus.PENDING_APPROVAL
     with Session(engine) as s:
-        assert get_post(session=s, post_id=x.id)["requires_approval"] is True
+        assert get_post(session=s, post_id=x.id).requires_approval is True
 
 
 def test_a_source_rule_names_at_most_84_characters_and_says_so(engine: Engine) -> None:

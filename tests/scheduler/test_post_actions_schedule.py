@@ -35,11 +35,11 @@ from scheduler.ops.state import set_global_pause
 from tests.scheduler.post_actions_support import (
     EDITOR,
     audit_actions,
-    force,
     load,
     require_approval,
     seed,
 )
+from tests.utils.factories import set_post
 
 # --- schedule and post now ------------------------------------------------------------------------
 
@@ -57,7 +57,7 @@ def test_scheduling_with_a_plus_five_offset_stores_the_utc_instant(
     assert stored == at and stored is not None
     assert stored.utcoffset() == timedelta(0) and stored.hour == 13
     with Session(engine) as s:
-        detail = get_post(session=s, post_id=x)
+        detail = get_post(session=s, post_id=x).model_dump()
     assert detail["scheduled_at_local"].endswith("+05:00")
     assert detail["scheduled_at_local"].startswith(at.date().isoformat() + "T18:00:00")
 
@@ -112,7 +112,7 @@ def test_post_now_is_refused_while_approval_is_missing_or_anything_is_paused(
     require_approval(engine, channels["x"])
     with session_scope(engine) as s, pytest.raises(PostActionRefused, match="approval first"):
         post_now(session=s, post_id=posts["x"], actor=EDITOR)
-    force(engine, posts["facebook"], status=PostStatus.SCHEDULED)
+    set_post(engine, posts["facebook"], status=PostStatus.SCHEDULED)
     with session_scope(engine) as s:
         set_global_pause(session=s, actor=EDITOR, reason="election silence")
     with session_scope(engine) as s, pytest.raises(PostActionRefused, match="election silence"):
@@ -167,7 +167,7 @@ def test_retry_puts_only_that_post_back_on_the_schedule(
 ) -> None:
     posts = seed(engine, article_json, status=PostStatus.FAILED)
     for pid in posts.values():
-        force(engine, pid, last_error="The platform refused the post.")
+        set_post(engine, pid, last_error="The platform refused the post.")
     siblings_before = {p: load(engine, pid) for p, pid in posts.items() if p != "x"}
     with session_scope(engine) as s:
         retry_post(session=s, post_id=posts["x"], actor=EDITOR)

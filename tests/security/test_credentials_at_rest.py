@@ -26,7 +26,8 @@ from scheduler.delivery.attempt import deliver_attempt
 from scheduler.delivery.dispatch import claim_due_posts
 from scheduler.models import Channel, Post, utcnow
 from scheduler.runtime.logs import configure_logging
-from tests.api.conftest import ApiHarness, build_harness, seed_article
+from tests.api.conftest import ApiHarness, build_harness
+from tests.utils.factories import seed_article
 
 
 @pytest.fixture

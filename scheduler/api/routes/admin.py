@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 from sqlmodel import Session
 
-from scheduler.access.keys import KeyNotFound, issue_api_key, key_row, list_api_keys, revoke_api_key
+from scheduler.access.keys import issue_api_key, key_row, list_api_keys, revoke_api_key
 from scheduler.api.deps import AdminDep, SessionDep, SettingsDep
 from scheduler.api.errors import ApiError
 from scheduler.api.schemas.ops import (
@@ -29,16 +29,14 @@ from scheduler.api.schemas.ops import (
 )
 from scheduler.channels import (
     ChannelConflict,
-    ChannelNotFound,
-    channel_health,
     channel_name_taken,
     create_channel,
     get_channel,
-    one_channel_health,
     replace_credentials,
     update_channel,
 )
 from scheduler.models import Channel
+from scheduler.ops.channel_health import channel_health, one_channel_health
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=PROBLEMS)
 
@@ -48,14 +46,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _channel(session: Session, channel_id: uuid.UUID) -> Channel:
-    try:
-        return get_channel(session=session, channel_id=channel_id)
-    except ChannelNotFound as exc:
-        raise ApiError(404, "Not found", str(exc)) from None
-
-
-def _health(session: Session, channel: Channel) -> dict[str, Any]:
+def _health(session: Session, channel: Channel) -> ChannelHealth:
     session.flush()
     return one_channel_health(session=session, channel=channel)
 
@@ -74,7 +65,7 @@ def admin_list_channels(session: SessionDep, settings: SettingsDep, _: AdminDep)
 @router.post("/channels", status_code=201, response_model=ChannelHealth, responses=CONFLICT)
 def admin_create_channel(
     body: ChannelCreate, session: SessionDep, settings: SettingsDep, principal: AdminDep
-) -> dict[str, Any]:
+) -> ChannelHealth:
     """Connect an account; its credentials are stored encrypted and never shown again."""
     _name_free(session, body.name)
     channel = create_channel(
@@ -98,9 +89,9 @@ def admin_create_channel(
 )
 def admin_update_channel(
     channel_id: uuid.UUID, body: ChannelUpdate, session: SessionDep, principal: AdminDep
-) -> dict[str, Any]:
+) -> ChannelHealth:
     """Rename a channel or change its timezone or settings (fields left out stay as they are)."""
-    channel = _channel(session, channel_id)
+    channel = get_channel(session=session, channel_id=channel_id)
     try:
         update_channel(
             session=session,
@@ -122,9 +113,9 @@ def admin_replace_credentials(
     session: SessionDep,
     settings: SettingsDep,
     principal: AdminDep,
-) -> dict[str, Any]:
+) -> ChannelHealth:
     """Replace the credentials (write-only); a channel waiting for re-authorisation resumes."""
-    channel = _channel(session, channel_id)
+    channel = get_channel(session=session, channel_id=channel_id)
     replace_credentials(
         session=session,
         settings=settings,
@@ -142,16 +133,13 @@ def admin_list_keys(session: SessionDep, _: AdminDep) -> dict[str, Any]:
 
 
 @router.post("/keys", status_code=201, response_model=KeyCreated)
-def admin_create_key(body: KeyCreate, session: SessionDep, principal: AdminDep) -> dict[str, Any]:
+def admin_create_key(body: KeyCreate, session: SessionDep, principal: AdminDep) -> KeyCreated:
     """Issue a key; the response is the only time the key itself is shown."""
     row, key = issue_api_key(session=session, name=body.name, role=body.role, actor=principal.actor)
-    return key_row(row) | {"key": key}
+    return KeyCreated(**key_row(row).model_dump(), key=key)
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut, responses=NOT_FOUND)
-def admin_revoke_key(key_id: uuid.UUID, session: SessionDep, principal: AdminDep) -> dict[str, Any]:
+def admin_revoke_key(key_id: uuid.UUID, session: SessionDep, principal: AdminDep) -> KeyOut:
     """Revoke a key: requests with it are refused from now on."""
-    try:
-        return key_row(revoke_api_key(session=session, key_id=key_id, actor=principal.actor))
-    except KeyNotFound as exc:
-        raise ApiError(404, "Not found", str(exc)) from None
+    return key_row(revoke_api_key(session=session, key_id=key_id, actor=principal.actor))

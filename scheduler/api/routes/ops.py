@@ -40,11 +40,8 @@ from scheduler.api.schemas.ops import (
 )
 from scheduler.channels import (
     ChannelConflict,
-    ChannelNotFound,
-    channel_health,
     get_channel,
     mark_reconnected,
-    one_channel_health,
     pause_channel,
     resume_channel,
 )
@@ -52,7 +49,9 @@ from scheduler.db.cursors import InvalidCursor, decode_cursor
 from scheduler.db.engine import session_scope
 from scheduler.models import AttemptStatus, Channel, Role, utcnow
 from scheduler.ops.audit import AuditFilter, page_audit_events
+from scheduler.ops.channel_health import channel_health, one_channel_health
 from scheduler.ops.delivery_log import (
+    Delivery,
     DeliveryFilter,
     finished_after,
     finished_late,
@@ -88,13 +87,6 @@ def _bad_cursor(exc: InvalidCursor) -> ApiError:
     return ApiError(422, "Invalid input", str(exc), errors=[f"cursor: {exc}"])
 
 
-def _channel(session: Any, channel_id: uuid.UUID) -> Channel:
-    try:
-        return get_channel(session=session, channel_id=channel_id)
-    except ChannelNotFound as exc:
-        raise ApiError(404, "Not found", str(exc)) from None
-
-
 @router.get("/deliveries", response_model=DeliveryPage)
 def list_deliveries(
     session: SessionDep,
@@ -122,8 +114,8 @@ def list_deliveries(
     return {"deliveries": rows, "next_cursor": next_cursor}
 
 
-def _sse(row: dict[str, Any], event_id: str) -> str:
-    data = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+def _sse(row: Delivery, event_id: str) -> str:
+    data = json.dumps(row.model_dump(), ensure_ascii=False, separators=(",", ":"))
     return f"id: {event_id}\nevent: delivery\ndata: {data}\n\n"
 
 
@@ -135,16 +127,17 @@ class _Tail:
         self.after = after
         self.seen: dict[str, datetime] = {}
 
-    def poll(self, *, backlog: bool) -> list[tuple[dict[str, Any], str]]:
+    def poll(self, *, backlog: bool) -> list[tuple[Delivery, str]]:
         with session_scope(self.engine) as session:
             rows = finished_after(session=session, after=self.after)
             if not backlog and self.after is not None:
                 late = finished_late(session=session, after=self.after, window=LATE_COMMIT_WINDOW)
-                rows = [r for r in late if r[0]["id"] not in self.seen] + rows
-        fresh = [r for r in rows if r[0]["id"] not in self.seen]
+                rows = [r for r in late if r[0].id not in self.seen] + rows
+        fresh = [r for r in rows if r[0].id not in self.seen]
         for row, cursor in fresh:
-            at = datetime.fromisoformat(row["finished_at"])
-            self.seen[row["id"]] = at
+            assert row.finished_at is not None  # the tail reads finished attempts only
+            at = datetime.fromisoformat(row.finished_at)
+            self.seen[row.id] = at
             position = decode_cursor(cursor)
             if self.after is None or position > self.after:
                 self.after = position
@@ -228,7 +221,7 @@ def list_channels(session: SessionDep, settings: SettingsDep, _: OpsDep) -> dict
     return {"channels": channel_health(session=session, settings=settings)}
 
 
-def _health(session: Any, channel: Channel) -> dict[str, Any]:
+def _health(session: Any, channel: Channel) -> ChannelHealth:
     return one_channel_health(session=session, channel=channel)
 
 
@@ -239,9 +232,9 @@ def _health(session: Any, channel: Channel) -> dict[str, Any]:
 )
 def pause(
     channel_id: uuid.UUID, body: ReasonIn, session: SessionDep, principal: OpsDep
-) -> dict[str, Any]:
+) -> ChannelHealth:
     """Hold the channel's scheduled posts until it is resumed."""
-    channel = _channel(session, channel_id)
+    channel = get_channel(session=session, channel_id=channel_id)
     try:
         pause_channel(session=session, channel=channel, reason=body.reason, actor=principal.actor)
     except ChannelConflict as exc:
@@ -255,9 +248,9 @@ def pause(
     response_model=ChannelHealth,
     responses={**NOT_FOUND, **CONFLICT},
 )
-def resume(channel_id: uuid.UUID, session: SessionDep, principal: OpsDep) -> dict[str, Any]:
+def resume(channel_id: uuid.UUID, session: SessionDep, principal: OpsDep) -> ChannelHealth:
     """Release the channel's held posts back to their schedule."""
-    channel = _channel(session, channel_id)
+    channel = get_channel(session=session, channel_id=channel_id)
     try:
         resume_channel(session=session, channel=channel, actor=principal.actor)
     except ChannelConflict as exc:
@@ -271,9 +264,9 @@ def resume(channel_id: uuid.UUID, session: SessionDep, principal: OpsDep) -> dic
     response_model=ChannelHealth,
     responses={**NOT_FOUND, **CONFLICT},
 )
-def reconnected(channel_id: uuid.UUID, session: SessionDep, principal: OpsDep) -> dict[str, Any]:
+def reconnected(channel_id: uuid.UUID, session: SessionDep, principal: OpsDep) -> ChannelHealth:
     """The account was re-authorised: mark the channel active and release its waiting posts."""
-    channel = _channel(session, channel_id)
+    channel = get_channel(session=session, channel_id=channel_id)
     try:
         mark_reconnected(session=session, channel=channel, actor=principal.actor)
     except ChannelConflict as exc:

@@ -34,10 +34,8 @@ from scheduler.api.schemas.posts import (
     Source,
     SourceApproval,
 )
-from scheduler.channels import ChannelNotFound
 from scheduler.editorial.actions import (
     PostActionRefused,
-    PostNotFound,
     approve_post,
     cancel_post,
     edit_post_text,
@@ -50,7 +48,6 @@ from scheduler.editorial.actions import (
     set_source_approval,
 )
 from scheduler.editorial.newsdesk import (
-    ArticleNotFound,
     get_article_detail,
     list_articles,
     submit_article,
@@ -80,13 +77,10 @@ ChannelFilter = Annotated[
 
 @contextmanager
 def _domain_errors() -> Iterator[None]:
-    """Turn the services' domain errors into problem+json answers."""
+    """Turn a refused post action into a 409 problem+json (not-found errors are answered by
+    the app's NotFound handler)."""
     try:
         yield
-    except (PostNotFound, ArticleNotFound) as exc:
-        raise ApiError(404, "Not found", str(exc)) from None
-    except ChannelNotFound as exc:
-        raise ApiError(404, "Not found", f"There is no channel with that id ({exc}).") from None
     except PostActionRefused as exc:
         raise ApiError(409, "Not possible now", str(exc)) from None
 
@@ -125,7 +119,7 @@ def list_posts_route(
 
 
 @router.get("/posts/{post_id}", response_model=PostDetail, responses=NOT_FOUND)
-def get_post_route(post_id: uuid.UUID, session: SessionDep, _: EditorDep) -> dict[str, Any]:
+def get_post_route(post_id: uuid.UUID, session: SessionDep, _: EditorDep) -> PostDetail:
     """One post: its texts, link, media, problems, approval, attempts, article and channel."""
     with _domain_errors():
         return get_post(session=session, post_id=post_id)
@@ -138,7 +132,7 @@ def edit_post_route(
     session: SessionDep,
     settings: SettingsDep,
     principal: EditorDep,
-) -> dict[str, Any]:
+) -> PostDetail:
     """Replace the post's text; the answer lists the platform's problems with it (if any, the
     post becomes a draft until they are fixed)."""
     with _domain_errors():
@@ -153,9 +147,7 @@ def edit_post_route(
 
 
 @router.post("/posts/{post_id}/approve", response_model=PostDetail, responses=ACTION)
-def approve_post_route(
-    post_id: uuid.UUID, session: SessionDep, principal: EditorDep
-) -> dict[str, Any]:
+def approve_post_route(post_id: uuid.UUID, session: SessionDep, principal: EditorDep) -> PostDetail:
     """Approve a post waiting for approval; refused with the reasons if it has problems."""
     with _domain_errors():
         approve_post(session=session, post_id=post_id, actor=principal.actor)
@@ -165,7 +157,7 @@ def approve_post_route(
 @router.post("/posts/{post_id}/schedule", response_model=PostDetail, responses=ACTION)
 def schedule_post_route(
     post_id: uuid.UUID, body: ScheduleIn, session: SessionDep, principal: EditorDep
-) -> dict[str, Any]:
+) -> PostDetail:
     """Schedule or reschedule the post (a time with its offset; a past time means now)."""
     with _domain_errors():
         schedule_post(session=session, post_id=post_id, at=body.at, actor=principal.actor)
@@ -173,7 +165,7 @@ def schedule_post_route(
 
 
 @router.post("/posts/{post_id}/post-now", response_model=PostDetail, responses=ACTION)
-def post_now_route(post_id: uuid.UUID, session: SessionDep, principal: EditorDep) -> dict[str, Any]:
+def post_now_route(post_id: uuid.UUID, session: SessionDep, principal: EditorDep) -> PostDetail:
     """Send the post at the dispatcher's next tick."""
     with _domain_errors():
         post_now(session=session, post_id=post_id, actor=principal.actor)
@@ -181,9 +173,7 @@ def post_now_route(post_id: uuid.UUID, session: SessionDep, principal: EditorDep
 
 
 @router.post("/posts/{post_id}/cancel", response_model=PostDetail, responses=ACTION)
-def cancel_post_route(
-    post_id: uuid.UUID, session: SessionDep, principal: EditorDep
-) -> dict[str, Any]:
+def cancel_post_route(post_id: uuid.UUID, session: SessionDep, principal: EditorDep) -> PostDetail:
     """Cancel a post no worker has started sending."""
     with _domain_errors():
         cancel_post(session=session, post_id=post_id, actor=principal.actor)
@@ -191,9 +181,7 @@ def cancel_post_route(
 
 
 @router.post("/posts/{post_id}/retry", response_model=PostDetail, responses=ACTION)
-def retry_post_route(
-    post_id: uuid.UUID, session: SessionDep, principal: EditorDep
-) -> dict[str, Any]:
+def retry_post_route(post_id: uuid.UUID, session: SessionDep, principal: EditorDep) -> PostDetail:
     """Send this post again now (only this post, never its article's other posts)."""
     with _domain_errors():
         retry_post(session=session, post_id=post_id, actor=principal.actor)
@@ -217,7 +205,7 @@ def list_articles_route(
 
 
 @router.get("/articles/{article_id}", response_model=ArticleDetail, responses=NOT_FOUND)
-def get_article_route(article_id: uuid.UUID, session: SessionDep, _: EditorDep) -> dict[str, Any]:
+def get_article_route(article_id: uuid.UUID, session: SessionDep, _: EditorDep) -> ArticleDetail:
     """One article with its posts."""
     with _domain_errors():
         return get_article_detail(session=session, article_id=article_id)
@@ -235,13 +223,13 @@ def submit_article_route(
     response: Response,
     session: SessionDep,
     principal: EditorDep,
-) -> dict[str, Any]:
+) -> ArticleSubmitted:
     """Add an article by hand (the article JSON the CMS sends): 201 with one post per channel,
     200 for an article already known; invalid input is refused field by field."""
     result, detail = submit_article(session=session, data=data, actor=principal.actor)
     if not result.created:
         response.status_code = 200
-    return {**detail, "created": result.created, "changed": result.changed}
+    return ArticleSubmitted(**detail.model_dump(), created=result.created, changed=result.changed)
 
 
 # --- approval rules -------------------------------------------------------------------------------

@@ -1,16 +1,25 @@
-"""Request and response models of the ops and admin API (so OpenAPI documents real shapes)."""
+"""Request and response models of the ops and admin API (so OpenAPI documents real shapes).
+
+The read models (deliveries, channels and their health, audit events, keys) are the services'
+own, re-exported here, so the API, the web UI and the CLI show one shape.
+"""
 
 from __future__ import annotations
 
 import zoneinfo
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.base import ChannelSettings
+from scheduler.access.keys import KeyOut
 from scheduler.models import PlatformName, Role
+from scheduler.ops.audit import AuditEventOut
+from scheduler.ops.channel_health import ChannelHealth
+from scheduler.ops.delivery_log import Delivery
+from scheduler.ops.health import HealthSummary
 
 
 def _printable(value: str) -> str:
@@ -59,6 +68,29 @@ CredentialValue = Annotated[
 ]
 Credentials = Annotated[dict[CredentialName, CredentialValue], Field(min_length=1, max_length=20)]
 
+__all__ = [
+    "PROBLEMS",
+    "AuditEventOut",
+    "AuditPage",
+    "ChannelCreate",
+    "ChannelHealth",
+    "ChannelList",
+    "ChannelUpdate",
+    "CredentialsIn",
+    "Delivery",
+    "DeliveryPage",
+    "HealthSummary",
+    "KeyCreate",
+    "KeyCreated",
+    "KeyList",
+    "KeyOut",
+    "PauseIn",
+    "PauseState",
+    "Problem",
+    "ReasonIn",
+    "UtcDatetime",
+]
+
 _STRICT = ConfigDict(extra="forbid")
 
 
@@ -72,74 +104,9 @@ class Problem(BaseModel):
     errors: list[str] | None = None
 
 
-class Delivery(BaseModel):
-    """One delivery attempt and its outcome (messages are redacted when recorded)."""
-
-    id: str
-    post_id: str
-    article_external_id: str
-    channel: str
-    channel_name: str
-    number: int
-    status: str
-    created_at: str
-    scheduled_for: str | None
-    started_at: str | None
-    finished_at: str | None
-    http_status: int | None
-    error_code: str | None
-    error_subcode: str | None
-    error_class: str | None
-    message: str | None
-    latency_ms: int | None
-    worker: str | None
-    external_id: str | None
-    rate_limit: dict[str, Any]
-
-
 class DeliveryPage(BaseModel):
     deliveries: list[Delivery]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next (older) page")
-
-
-class HealthSummary(BaseModel):
-    """What a channel's recent deliveries say, in a word and a sentence."""
-
-    state: Literal["needs_reconnect", "failing", "rate_limited", "paused", "degraded", "active"] = (
-        Field(description="Worst first; derived from the status and the recent attempts")
-    )
-    label: str = Field(description="The state in words, for people")
-    detail: str = Field(description="Why, in a sentence")
-    recent_attempts: int = Field(description="Newest finished attempts looked at (at most 10)")
-    recent_failures: int
-    failures_since_success: int = Field(description="Newest attempts that failed in a row")
-    token_warning: str | None = Field(
-        default=None,
-        description="The token expires within 7 days and cannot renew itself: reconnect",
-    )
-
-
-class ChannelHealth(BaseModel):
-    """A channel's state for ops; credentials are never included."""
-
-    id: str
-    platform: str
-    name: str
-    account_id: str
-    timezone: str
-    status: str
-    status_reason: str | None
-    settings: dict[str, Any]
-    last_success_at: str | None
-    last_error_at: str | None
-    last_error: str | None
-    rate_limit: dict[str, Any]
-    rate_limited_until: str | None
-    token_expires_at: str | None
-    has_credentials: bool
-    posts: dict[str, int] = Field(description="Number of posts by status")
-    health: HealthSummary
-    created_at: str
 
 
 class ChannelList(BaseModel):
@@ -167,19 +134,6 @@ class PauseState(BaseModel):
     by: str | None = None
     since: str | None = None
     until: str | None = None
-
-
-class AuditEventOut(BaseModel):
-    id: str
-    at: str
-    actor: str
-    action: str
-    article_id: str | None
-    post_id: str | None
-    channel_id: str | None
-    detail: str | None
-    before: dict[str, Any]
-    after: dict[str, Any]
 
 
 class AuditPage(BaseModel):
@@ -213,18 +167,6 @@ class KeyCreate(BaseModel):
     model_config = _STRICT
     name: Name
     role: Role
-
-
-class KeyOut(BaseModel):
-    """An API key as listed: never the key itself or its hash."""
-
-    id: str
-    name: str
-    role: str
-    prefix: str
-    created_at: str
-    last_used_at: str | None
-    revoked_at: str | None
 
 
 class KeyCreated(KeyOut):

@@ -1,6 +1,8 @@
 """Request and response models of the editor API (posts, articles, approval rules).
 
 Responses are typed so the OpenAPI document states real shapes; requests forbid unknown fields.
+The read models (posts, attempts, articles) are the services' own, re-exported here, so the API,
+the web UI and the CLI show one shape.
 """
 
 from __future__ import annotations
@@ -13,7 +15,31 @@ from pydantic_core import PydanticCustomError
 
 from scheduler.editorial.actions import MAX_TEXT_LENGTH
 from scheduler.editorial.approvals import MAX_RULE_SOURCE_LENGTH
+from scheduler.editorial.newsdesk import ArticleDetail, ArticleSummary
+from scheduler.editorial.queries import Attempts, AttemptSummary, PostDetail, PostSummary
 from scheduler.intake.schemas import ArticleIn
+
+__all__ = [
+    "ARTICLE_BODY",
+    "ApprovalIn",
+    "ArticleDetail",
+    "ArticlePage",
+    "ArticleSubmitted",
+    "ArticleSummary",
+    "AttemptSummary",
+    "Attempts",
+    "AwareTime",
+    "ChannelApproval",
+    "PostDetail",
+    "PostPage",
+    "PostSummary",
+    "PostText",
+    "PostTextUpdate",
+    "RuleSource",
+    "ScheduleIn",
+    "Source",
+    "SourceApproval",
+]
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -84,32 +110,6 @@ ARTICLE_BODY: dict[str, Any] = {
 # --- responses ------------------------------------------------------------------------------------
 
 
-class PostSummary(BaseModel):
-    """A post in a list: where it goes, what it says, its state."""
-
-    id: str
-    article_id: str
-    article_external_id: str
-    article_title: str
-    channel: str = Field(description="The platform: x, instagram or facebook")
-    channel_id: str
-    channel_name: str
-    status: str
-    scheduled_at: str | None
-    external_id: str | None
-    external_url: str | None
-    last_error: str | None
-    attempt_count: int
-    text: str = Field(description="What would be sent: the editor's text, else the rendered one")
-    edited: bool
-    problems: list[str]
-    approved_by: str | None
-    approved_at: str | None
-    version: int
-    created_at: str
-    updated_at: str
-
-
 class PostPage(BaseModel):
     """A page of posts, soonest first; pass next_cursor back for the next page."""
 
@@ -117,85 +117,11 @@ class PostPage(BaseModel):
     next_cursor: str | None
 
 
-class AttemptSummary(BaseModel):
-    """One delivery attempt of the post."""
-
-    id: str
-    number: int
-    status: str
-    created_at: str
-    started_at: str | None
-    finished_at: str | None
-    http_status: int | None
-    error_class: str | None
-    message: str | None
-    latency_ms: int | None
-
-
-class Attempts(BaseModel):
-    """The post's delivery attempts, newest first (the most recent 20)."""
-
-    count: int
-    last_status: str | None
-    items: list[AttemptSummary]
-
-
-class PostDetail(PostSummary):
-    """One post in full, as the editor previews it."""
-
-    rendered_text: str
-    text_override: str | None
-    edited_by: str | None
-    link: str | None
-    media: list[dict[str, Any]]
-    warnings: list[str]
-    weighted_length: int | None
-    requires_approval: bool
-    scheduled_at_local: str | None = Field(description="scheduled_at in the channel's time zone")
-    next_attempt_at: str | None
-    published_at: str | None
-    article_url: str
-    article_source: str
-    article_revision: int
-    rendered_revision: int
-    channel_timezone: str
-    channel_status: str
-    attempts: Attempts
-
-
-class ArticleSummary(BaseModel):
-    """An article in a list."""
-
-    id: str
-    source: str
-    external_id: str
-    url: str
-    title: str
-    section: str | None
-    author: str | None
-    language: str
-    priority: str
-    state: str
-    revision: int
-    published_at: str | None
-    created_at: str
-    updated_at: str
-
-
 class ArticlePage(BaseModel):
     """A page of articles, newest first; pass next_cursor back for the next page."""
 
     articles: list[ArticleSummary]
     next_cursor: str | None
-
-
-class ArticleDetail(ArticleSummary):
-    """One article with its posts (one per channel)."""
-
-    summary: str
-    image_url: str | None
-    tags: list[str]
-    posts: list[PostSummary]
 
 
 class ArticleSubmitted(ArticleDetail):

@@ -13,13 +13,20 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from config import Settings
 from scheduler.api.deps import SessionDep, SettingsDep
 from scheduler.editorial import actions as post_services
-from scheduler.editorial.lifecycle import CANCELLABLE, EDITABLE, RETRYABLE, SCHEDULABLE
+from scheduler.editorial.lifecycle import (
+    APPROVABLE,
+    CANCELLABLE,
+    EDITABLE,
+    RETRYABLE,
+    SCHEDULABLE,
+)
+from scheduler.editorial.newsdesk import ArticleNotFound
 from scheduler.intake.schemas import InvalidInput
 from scheduler.models import Channel, Post, PostStatus
 from scheduler.web import clock
@@ -91,7 +98,7 @@ def article_page(
 ) -> HTMLResponse:
     found = article_with_posts(session=session, article_id=article_id)
     if found is None:
-        raise HTTPException(404)
+        raise ArticleNotFound(f"There is no article with id {article_id}.")
     article, posts = found
     return render(
         request,
@@ -104,7 +111,7 @@ def article_page(
         cancellable=CANCELLABLE,
         schedulable=SCHEDULABLE,
         retryable=RETRYABLE,
-        approvable=frozenset({PostStatus.PENDING_APPROVAL, PostStatus.DRAFT}),
+        approvable=APPROVABLE,
         zone_abbr=lambda tz: clock.zone_abbr(datetime.now(clock.zone(tz))),
     )
 

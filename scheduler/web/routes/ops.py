@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from adapters.errors import ErrorClass
 from scheduler.api.deps import SessionDep, SettingsDep
-from scheduler.channels import ChannelConflict, ChannelNotFound, get_channel, mark_reconnected
+from scheduler.channels import ChannelConflict, get_channel, mark_reconnected
 from scheduler.editorial.lifecycle import RETRYABLE
 from scheduler.models import AttemptStatus
 from scheduler.ops.state import global_pause, lift_global_pause, set_global_pause
@@ -95,7 +95,7 @@ def deliveries(
         session=session,
         channels=channel_options(session=session),
         health=health,
-        needs_reauth=[c for c in health if c["status"] == "needs_reauth"],
+        needs_reauth=[c for c in health if c.status == "needs_reauth"],
         statuses=ATTEMPT_STATUSES,
         **context,
     )
@@ -122,11 +122,9 @@ def delivery_rows(
 def channel_reconnected(
     channel_id: uuid.UUID, request: Request, session: SessionDep, user: OpsUser
 ) -> RedirectResponse:
+    channel = get_channel(session=session, channel_id=channel_id)  # NotFound: the 404 page
     try:
-        channel = get_channel(session=session, channel_id=channel_id)
         mark_reconnected(session=session, channel=channel, actor=user.actor)
-    except ChannelNotFound:
-        raise HTTPException(404) from None
     except ChannelConflict as exc:
         flash(request, f"Not changed: {exc}.", kind="error")
     else:

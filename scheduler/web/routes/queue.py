@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from scheduler.access.token_warnings import token_warnings
 from scheduler.api.deps import SessionDep, SettingsDep
 from scheduler.db.cursors import InvalidCursor
+from scheduler.editorial.lifecycle import SHOWS_REASON
 from scheduler.models import PostStatus
 from scheduler.web import clock
 from scheduler.web.deps import UserDep, render
@@ -113,6 +114,7 @@ def queue(
         waiting=waiting_posts(session=session, limit=10),
         channels=channel_options(session=session),
         statuses=STATUSES,
+        shows_reason=SHOWS_REASON,
         channel=str(channel_id) if channel_id else "",
         status=status_value or "",
     )
