@@ -36,8 +36,8 @@ from scheduler.ops.state import (
     put_state,
     set_global_pause,
 )
-from tests.api.conftest import add_attempt, seed_article
 from tests.ops.alert_receivers import smtp_server, webhook_receiver
+from tests.utils.factories import add_attempt, seed_article
 
 SECRET = "whsec-alerts-9f8e7d"
 SMTP_PASSWORD = "smtp-pass-5a4b3c"
