@@ -269,7 +269,7 @@ def send_messages(
     for row, kind in due:
         if not _claim(engine, row, now, resolved=kind == "resolved"):
             continue  # another replica claimed it first
-        text = row.text if kind != "resolved" else f"{row.text} — now resolved."
+        text = row.text if kind != "resolved" else f"{row.text} Now resolved."
         message = AlertMessage(row.key, row.condition, kind, text, row.count)
         where, errors = deliver(settings=settings, message=message, client=client)
         with session_scope(engine) as s:

@@ -109,7 +109,7 @@ def test_an_outage_is_one_message_one_reminder_and_one_resolved(
             alert_tick(engine=engine, settings=settings, now=now + timedelta(minutes=minutes))
         assert len(hook.texts()) == 3
         assert hook.texts()[2].startswith("[newsrelay] RESOLVED: Channel Sandbox X is failing")
-        assert hook.texts()[2].endswith("now resolved.")
+        assert hook.texts()[2].endswith("Now resolved.")
     with session_scope(engine) as s:
         (row,) = s.exec(select(AlertState)).all()
         assert row.condition == "channel_failing" and row.sends == 3
@@ -216,7 +216,7 @@ def test_two_replicas_send_each_message_once(
                     )
         assert hook.texts() == [
             "[newsrelay] ALERT: The kill switch is on (by user:ops: drill).",
-            "[newsrelay] RESOLVED: The kill switch is on (by user:ops: drill). — now resolved.",
+            "[newsrelay] RESOLVED: The kill switch is on (by user:ops: drill). Now resolved.",
         ]
     for e in engines:
         e.dispose()
