@@ -169,12 +169,21 @@ def record_findings(*, engine: Engine, findings: list[Finding], now: datetime) -
 
 def _open_or_refresh(engine: Engine, finding: Finding, now: datetime) -> None:
     values = {"text": finding.text[:2000], "count": finding.count, "last_seen": now}
-    reopen = {"first_seen": now, "last_sent": None, "resolved_at": None, "resolved_sent_at": None}
+    reopen: dict[str, object] = {
+        "first_seen": now,
+        "last_sent": None,
+        "resolved_at": None,
+        "resolved_sent_at": None,
+    }
     with session_scope(engine) as s:
         row = s.get(AlertState, finding.key)
         if row is not None:
-            # A resolved alert that comes back is a new occurrence: it is announced again.
-            extra = reopen if row.resolved_at is not None else {}
+            # A resolved alert that comes back after its "resolved" went out is a new
+            # occurrence, announced again; one that comes back before that simply stays open
+            # (a flapping condition does not send open/resolved pairs every tick).
+            extra: dict[str, object] = {}
+            if row.resolved_at is not None:
+                extra = reopen if row.resolved_sent_at is not None else {"resolved_at": None}
             s.execute(
                 sa.update(AlertState)
                 .where(col(AlertState.key) == finding.key)

@@ -298,3 +298,34 @@ def test_a_refusing_webhook_is_recorded_without_any_secret(
     for secret in (SECRET, slack_path):
         assert secret not in out.out + out.err
         assert secret not in (row.last_error or "") + row.text
+
+
+def test_an_alert_back_after_its_resolved_message_is_announced_again_a_flap_is_not(
+    tmp_path: Path, engine: Engine, world: Post
+) -> None:
+    with webhook_receiver(secret=SECRET) as hook:
+        settings = _settings(tmp_path, webhook_url=hook.url, webhook_secret=SecretStr(SECRET))
+        now = utcnow()
+        with session_scope(engine) as s:
+            set_global_pause(session=s, actor="user:ops", reason="one")
+        alert_tick(engine=engine, settings=settings, now=now)
+        with session_scope(engine) as s:
+            lift_global_pause(session=s, actor="user:ops")
+        # Resolved and back before any tick sent "resolved": still the same open alert.
+        record_findings(engine=engine, findings=[], now=now)
+        with session_scope(engine) as s:
+            set_global_pause(session=s, actor="user:ops", reason="one")
+        alert_tick(engine=engine, settings=settings, now=now)
+        assert len(hook.texts()) == 1
+        with session_scope(engine) as s:
+            lift_global_pause(session=s, actor="user:ops")
+        alert_tick(engine=engine, settings=settings, now=now)
+        with session_scope(engine) as s:
+            set_global_pause(session=s, actor="user:ops", reason="two")
+        alert_tick(engine=engine, settings=settings, now=now)
+        assert [t.split(":")[0] for t in hook.texts()] == [
+            "[newsrelay] ALERT",
+            "[newsrelay] RESOLVED",
+            "[newsrelay] ALERT",
+        ]
+        assert hook.texts()[2].endswith("(by user:ops: two).")
