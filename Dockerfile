@@ -2,6 +2,10 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 NEWSRELAY_DATA_DIR=/data
 WORKDIR /app
+# Pillow's wheel bundles raqm and HarfBuzz but loads FriBiDi from the system: without it,
+# headline cards in Urdu, Arabic and Indic scripts are drawn unshaped.
+RUN apt-get update && apt-get install -y --no-install-recommends libfribidi0 \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY config ./config
 COPY scheduler ./scheduler

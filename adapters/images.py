@@ -1,5 +1,7 @@
 """Article images for Instagram: fetch safely, fit to Instagram's rules, or draw a headline card.
 
+The card itself is drawn by :mod:`adapters.cards`.
+
 Instagram takes a JPEG of at most 8 MB, aspect 4:5 (0.8) to 1.91:1, 320-1440 px wide, sRGB
 (PLATFORMS.md section 3.3), fetched by Meta from a public URL, so fitted images go to the
 :class:`MediaStore`.  Downloading (SSRF checks, the checked address pinned, the deadline and
@@ -18,9 +20,11 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
-from PIL import Image, ImageCms, ImageColor, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageCms, ImageColor, ImageOps
 
 from adapters.base import ArticleContent, ChannelSettings, MediaItem
+from adapters.cards import CARD_SIZE as CARD_SIZE  # re-exported: the card's old home
+from adapters.cards import headline_card as headline_card
 from adapters.errors import ImageError
 from adapters.image_fetch import (
     FetchGate,
@@ -29,7 +33,6 @@ from adapters.image_fetch import (
     Resolver,
     fetch_image,
 )
-from adapters.text import graphemes, one_line
 
 __all__ = [
     "CARD_SIZE",
@@ -51,7 +54,6 @@ IG_MAX_BYTES = 8 * 1024 * 1024
 JPEG_QUALITIES = (88, 80, 70, 60, 50)
 # Far above any real photo (a 50 MP camera); refuses decompression bombs before decoding.
 MAX_PIXELS = 60_000_000
-CARD_SIZE = (1080, 1350)
 
 
 class MediaStore:
@@ -180,68 +182,6 @@ def _encode_jpeg(img: Image.Image) -> bytes:
     raise ImageError("The image could not be compressed below Instagram's 8 MB limit.")
 
 
-# --- headline card ----------------------------------------------------------------------------
-def _wrap(
-    draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int
-) -> list[str]:
-    """Greedy word wrap; words wider than a line are split between grapheme clusters."""
-    lines: list[str] = []
-    line = ""
-    for word in text.split(" "):
-        candidate = f"{line} {word}".strip()
-        if draw.textlength(candidate, font=font) <= width:
-            line = candidate
-            continue
-        if line:
-            lines.append(line)
-        line = ""
-        for cluster in graphemes(word):
-            if line and draw.textlength(line + cluster, font=font) > width:
-                lines.append(line)
-                line = ""
-            line += cluster
-    if line:
-        lines.append(line)
-    return lines
-
-
-def headline_card(
-    title: str,
-    *,
-    brand_color: str = "#0b3d91",
-    source: str = "",
-    width: int = CARD_SIZE[0],
-    height: int = CARD_SIZE[1],
-) -> bytes:
-    """A deterministic JPEG: the title wrapped in white (or black) on the brand colour."""
-    try:
-        bg = ImageColor.getrgb(brand_color)[:3]
-    except ValueError:
-        bg = ImageColor.getrgb("#0b3d91")[:3]
-    fg = (20, 20, 20) if 0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2] > 160 else (255, 255, 255)
-    img = Image.new("RGB", (width, height), (bg[0], bg[1], bg[2]))
-    draw = ImageDraw.Draw(img)
-    margin = width // 12
-    text = one_line(title)
-    for size in (96, 84, 72, 64, 56, 48, 40):
-        font = ImageFont.load_default(size=size)
-        lines = _wrap(draw, text, font, width - 2 * margin)  # type: ignore[arg-type]
-        if len(lines) * size * 1.25 <= height - 3 * margin:
-            break
-    max_lines = max(1, int((height - 3 * margin) // (size * 1.25)))
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] = lines[-1] + "…"
-    y = margin * 1.5
-    for line in lines:
-        draw.text((margin, y), line, font=font, fill=fg)
-        y += size * 1.25
-    if source:
-        small = ImageFont.load_default(size=36)
-        draw.text((margin, height - margin - 36), one_line(source)[:80], font=small, fill=fg)
-    return _encode_jpeg(img)
-
-
 # --- the pipeline -----------------------------------------------------------------------------
 def _as_clause(reason: str) -> str:
     reason = reason.rstrip(".")
@@ -274,7 +214,12 @@ def prepare_instagram_image(
             reason = exc.reason
     else:
         reason = "The article has no image."
-    card = headline_card(article.title, brand_color=settings.brand_color, source=article.source)
+    card = headline_card(
+        article.title,
+        brand_color=settings.brand_color,
+        source=article.source,
+        language=article.language,
+    )
     item = store.save_jpeg(card, width=CARD_SIZE[0], height=CARD_SIZE[1])
     return item, [
         f"The article image was not used ({_as_clause(reason)}); "

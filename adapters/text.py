@@ -91,6 +91,12 @@ def hashtag_from_tag(tag: str) -> str | None:
     return "#" + body
 
 
+#: The most hashtags any platform takes (Instagram: 30 a caption); no post needs more.
+MAX_HASHTAGS = 30
+#: Article tags shorter or longer than this (after becoming a hashtag) are not used.
+HASHTAG_LENGTHS = (2, 40)
+
+
 def build_hashtags(
     tags: Iterable[str],
     always: Iterable[str],
@@ -99,16 +105,30 @@ def build_hashtags(
     limit: int | None = None,
     already_in: str = "",
 ) -> list[str]:
-    """Channel hashtags first, then article tags; deduplicated case-insensitively, capped."""
+    """The most relevant hashtags, at most ``limit`` (and never more than :data:`MAX_HASHTAGS`).
+
+    Most relevant means: the channel's own hashtags first, then the article's tags in the CMS's
+    order (editors list the important ones first), skipping tags that make poor hashtags (only
+    digits, one character, or over 40), and those already in the text or already taken
+    (case-insensitively).  An article may carry hundreds of tags; each platform then keeps the
+    first ones that fit its own limits (Instagram 30 a caption, X the weighted length).
+    """
     seen = {m.group(0)[1:].casefold() for m in _HASHTAG_TOKEN.finditer(clean_text(already_in))}
+    cap = MAX_HASHTAGS if limit is None else min(limit, MAX_HASHTAGS)
+    shortest, longest = HASHTAG_LENGTHS
     out: list[str] = []
-    for raw in [*always, *(tags if use_tags else ())]:
+    candidates = [(raw, True) for raw in always] + [(raw, False) for raw in tags if use_tags]
+    for raw, own in candidates:
+        if len(out) >= cap:
+            break
         tag = hashtag_from_tag(raw)
         if tag is None or tag[1:].casefold() in seen:
             continue
+        if not own and not shortest <= len(tag) - 1 <= longest:
+            continue
         seen.add(tag[1:].casefold())
         out.append(tag)
-    return out if limit is None else out[:limit]
+    return out
 
 
 # --- links ------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import psutil
 
 from bench.common import ROOT, Processes, bench_env, free_port, percentile, wait_for
 
-FIXTURE = ROOT.parent / "shared" / "fixtures" / "articles" / "dar-istanbul-gaza-talks.json"
+FIXTURE = ROOT / "examples" / "articles" / "dar-istanbul-gaza-talks.json"
 
 
 class RssSampler(threading.Thread):

@@ -154,11 +154,14 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     encryption_keys: list[SecretStr] = Field(default_factory=list)
     webhook_secret: SecretStr | None = None
+    #: Where browsers and platforms reach this service; the OAuth redirect URIs to register
+    #: with X and Meta are ``{public_base_url}/oauth/callback/x`` and ``.../meta``.
     public_base_url: str = "http://127.0.0.1:8000"
     media_base_url: str | None = None
     newsroom_timezone: str = "Asia/Karachi"
     log_level: str = "INFO"
-    log_json: bool = True
+    # JSON lines, or structlog's console format; unset: JSON unless stderr is a terminal.
+    log_json: bool | None = None
     max_body_bytes: int = 1024 * 1024
     webhook_tolerance_seconds: int = 300
 
@@ -197,7 +200,12 @@ class Settings(BaseSettings):
     token_refresh_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
     meta_token_check_interval_seconds: float = Field(default=86400.0, gt=0)
 
+    #: After a reconnect, the channel's held posts go out this many seconds apart (no burst).
+    reconnect_release_spacing_seconds: float = Field(default=30.0, ge=0, le=3600)
+
     sandbox_host: str = "127.0.0.1"
+    #: ``newsrelay run`` creates one demo channel per platform on the sandbox at first start.
+    sandbox_seed_channels: bool = True
     sandbox_port: int = 8765
     #: Lifetime of the access tokens the sandbox issues (X access tokens and Meta short-lived
     #: user tokens); the real platforms use 7200 s and about an hour.

@@ -44,10 +44,18 @@ def create_channel(
     timezone: str | None = None,
     channel_settings: dict[str, Any] | None = None,
     actor: str = "system",
+    connected_via: str = "token",
 ) -> Channel:
-    """Store a channel with its credentials encrypted."""
+    """Store a channel with its credentials encrypted.
+
+    ``connected_via`` records where the credentials came from: ``token`` (pasted by an admin),
+    ``oauth`` (the connect flow) or ``sandbox`` (the embedded default's seeded channels).
+    """
     validated = ChannelSettings.model_validate(channel_settings or {})
     channel = Channel(
+        connected_via=connected_via,
+        connected_by=actor,
+        connected_at=utcnow(),
         platform=platform,
         name=name,
         account_id=account_id,
@@ -83,6 +91,7 @@ def ensure_sandbox_channels(*, session: Session, settings: Settings) -> list[Cha
                 name=f"Sandbox {platform.value.capitalize() if platform != 'x' else 'X'}",
                 account_id=account,
                 credentials={"access_token": sandbox_token(account)},
+                connected_via="sandbox",
             )
         )
     return channels
@@ -235,6 +244,7 @@ def replace_credentials(
     """
     channel.credentials_encrypted = encrypt_credentials(credentials, settings=settings)
     channel.token_expires_at = None
+    channel.connected_via, channel.connected_by, channel.connected_at = "token", actor, utcnow()
     session.add(channel)
     record_audit(
         session=session,

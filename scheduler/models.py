@@ -184,6 +184,11 @@ class Channel(SQLModel, table=True):
     next_free_at: datetime | None = _ts()
     cap_day: str | None = Field(default=None, max_length=10)
     cap_count: int = 0
+    #: How the credentials got here: "oauth" (the connect flow), "token" (pasted by an admin
+    #: over the API) or "sandbox" (the embedded default's seeded channels); who, and when.
+    connected_via: str | None = Field(default=None, max_length=20)
+    connected_by: str | None = Field(default=None, max_length=200)
+    connected_at: datetime | None = _ts()
     created_at: datetime = _created()
 
 
@@ -382,3 +387,8 @@ class WebhookReceipt(SQLModel, table=True):
 
     signature: str = Field(primary_key=True, max_length=128)
     received_at: datetime = _created()
+
+
+# Tables kept in their capability package register on the same metadata whenever the models are
+# imported (migrations and the models-match-migrations test import only this module).
+import scheduler.access.oauth_models  # noqa: E402, F401

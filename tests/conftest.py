@@ -1,5 +1,6 @@
 """Shared fixtures: real PostgreSQL and Redis (failing, never skipping, when they are missing),
-fresh migrated databases per test, and the article fixture from ../shared."""
+fresh migrated databases per test, the reference article from examples/ and test images from
+../shared."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from scheduler.db.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NEWSRELAY_SHARED_DIR", ROOT.parent / "shared"))
-FIXTURE_ARTICLE = SHARED / "fixtures" / "articles" / "dar-istanbul-gaza-talks.json"
+# The reference article ships with the repository (examples/), so a clone runs the tests.
+FIXTURE_ARTICLE = ROOT / "examples" / "articles" / "dar-istanbul-gaza-talks.json"
 FIXTURE_IMAGES = SHARED / "fixtures" / "images"
 
 PG_ADMIN_URL = os.environ.get(

@@ -26,8 +26,8 @@ from adapters.deadline import check, deadline
 from scheduler.db.engine import session_scope
 from scheduler.errors import NotFound
 from scheduler.intake.articles import ingest_article
-from scheduler.intake.htmltext import html_to_text
-from scheduler.intake.schemas import InvalidInput, parse_article
+from scheduler.intake.htmltext import html_to_text, strip_cms_boilerplate
+from scheduler.intake.schemas import MAX_TAGS, InvalidInput, parse_article
 from scheduler.models import Article, FeedSource, clip_text, utcnow
 from scheduler.runtime.logs import get_logger
 
@@ -348,25 +348,25 @@ def entry_article(
 ) -> dict[str, Any]:
     """The article JSON for one feedparser entry (``published_at`` as a datetime)."""
     link = entry.get("link")
+    summary = html_to_text(entry.get("summary"), paragraphs=False)
     item: dict[str, Any] = {
         "source": source,
         # The guid identifies an item; feeds without one are keyed on the link.
         "external_id": (entry.get("id") or link or "").strip()[:300],
         "url": link,
         "title": html_to_text(entry.get("title"), paragraphs=False)[:500],
-        "summary": html_to_text(entry.get("summary"), paragraphs=False)[:5000],
+        "summary": strip_cms_boilerplate(summary)[:5000],
         "published_at": _entry_time(entry) or now,
     }
     content = entry.get("content") or []
     if content and content[0].get("value") and content[0].get("value") != entry.get("summary"):
-        item["body"] = html_to_text(content[0]["value"])[:200_000]
+        item["body"] = strip_cms_boilerplate(html_to_text(content[0]["value"]))[:200_000]
     tags = []
     for tag in entry.get("tags") or []:
         term = html_to_text(tag.get("term"), paragraphs=False)[:100]
         if term and term not in tags:
             tags.append(term)
-    if tags:
-        item["tags"] = tags[:50]
+    item["tags"] = tags[:MAX_TAGS]  # an empty list is the schema's own default
     image = _entry_image(entry)
     if image:
         item["image_url"] = image

@@ -57,3 +57,41 @@ def html_to_text(markup: str | None, *, paragraphs: bool = True) -> str:
         return " ".join(text.split())
     blocks = (" ".join(block.split()) for block in re.split(r"\n\s*\n", text))
     return "\n\n".join(b for b in blocks if b)
+
+
+# CMS boilerplate at the end of feed items and excerpts, never the article's own words:
+# - WordPress's RSS footer (Yoast SEO and core themes): "The post <title> appeared first on
+#   <site>." (some plugins: "This post ... first appeared on ...");
+# - WordPress's excerpt_more: " [&hellip;]" (decoded to "[…]"), "[...]";
+# - themes' more links: "… Continue reading <title> →", "Read more »".
+# Each is matched only at the very end, in the last paragraph, so a sentence that merely
+# contains "read more" survives.
+_FOOTER = re.compile(
+    r"\s*\b(?:The|This) post [^\n]{1,600}? (?:appeared first|first appeared) on [^\n]{1,300}?$"
+)
+_MORE = re.compile(
+    r"\s*(?:"
+    r"\[\s*(?:…|\.\.\.|&hellip;)\s*\]"
+    r"|(?:…|\.\.\.)?\s*(?:Continue reading|Read more|Read More|READ MORE)\b[^\n]{0,200}"
+    r")\s*$"
+)
+_SENTENCE_END = ".!?…\"'\u201d\u2019)»"
+
+
+def strip_cms_boilerplate(text: str) -> str:
+    """``text`` without a trailing "appeared first on" footer or excerpt "[…]"/"Read more".
+
+    An excerpt cut mid-sentence keeps a plain "…" so the reader still sees it is a teaser.  A
+    text that would be left empty is returned as it was: it was the article's own words.
+    """
+    stripped = text
+    while True:
+        before = stripped
+        stripped = _FOOTER.sub("", stripped).rstrip()
+        cut = _MORE.search(stripped)
+        if cut:
+            stripped = stripped[: cut.start()].rstrip()
+            if stripped and stripped[-1] not in _SENTENCE_END:
+                stripped += "…"
+        if stripped == before:
+            return stripped or text

@@ -33,6 +33,9 @@ HttpUrl = Annotated[
 ]
 Text = Annotated[str, StringConstraints(max_length=200_000)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+#: Tags an article may carry: CMSs attach far more than any post uses (the adapters pick the
+#: most relevant, see adapters/text.py ``build_hashtags``), but the input stays bounded.
+MAX_TAGS = 500
 
 
 class ArticleIn(BaseModel):
@@ -50,7 +53,7 @@ class ArticleIn(BaseModel):
     body: Text = ""
     image_url: HttpUrl | None = None
     image_credit: Annotated[str, StringConstraints(max_length=300)] | None = None
-    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     section: Annotated[str, StringConstraints(max_length=200)] | None = None
     author: Annotated[str, StringConstraints(max_length=300)] | None = None
     language: Annotated[str, StringConstraints(min_length=2, max_length=20)] = "en"

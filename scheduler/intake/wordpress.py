@@ -11,7 +11,8 @@ import html
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
-from scheduler.intake.htmltext import html_to_text
+from scheduler.intake.htmltext import html_to_text, strip_cms_boilerplate
+from scheduler.intake.schemas import MAX_TAGS
 
 #: WordPress post statuses that mean "on the site now"; every other one takes the article down.
 _LIVE_STATUSES = frozenset({"publish"})
@@ -101,8 +102,11 @@ def wordpress_article(post: dict[str, Any], *, source: str) -> dict[str, Any]:
     if title is not None:
         article["title"] = html_to_text(title, paragraphs=False)
     # An excerpt is a teaser; cap it rather than refuse a long hand-written one.
-    article["summary"] = html_to_text(_rendered(post, "excerpt"), paragraphs=False)[:5000]
-    article["body"] = html_to_text(_rendered(post, "content"))
+    # Excerpts end in "[…]" and feeds' copies in "The post … appeared first on …": CMS
+    # boilerplate that must not reach the platforms.
+    excerpt = html_to_text(_rendered(post, "excerpt"), paragraphs=False)
+    article["summary"] = strip_cms_boilerplate(excerpt)[:5000]
+    article["body"] = strip_cms_boilerplate(html_to_text(_rendered(post, "content")))
     published = _gmt(post.get("date_gmt"))
     if published is not None:
         article["published_at"] = published.isoformat()
@@ -111,7 +115,7 @@ def wordpress_article(post: dict[str, Any], *, source: str) -> dict[str, Any]:
         article["image_url"] = image
     tags = _terms(post, "post_tag")
     if tags:
-        article["tags"] = tags[:50]
+        article["tags"] = tags[:MAX_TAGS]
     categories = _terms(post, "category")
     if categories:
         article["section"] = categories[0]

@@ -90,6 +90,9 @@ class ChannelHealth(BaseModel):
     rate_limit: dict[str, Any]
     rate_limited_until: str | None
     token_expires_at: str | None
+    connected_via: str | None = Field(default=None, description="oauth, token or sandbox")
+    connected_by: str | None = None
+    connected_at: str | None = None
     has_credentials: bool
     posts: dict[str, int] = Field(description="Number of posts by status")
     health: HealthSummary
@@ -124,6 +127,9 @@ def channel_health_row(
         rate_limit=channel.rate_limit,
         rate_limited_until=_iso(channel.rate_limited_until),
         token_expires_at=_iso(channel.token_expires_at),
+        connected_via=channel.connected_via,
+        connected_by=channel.connected_by,
+        connected_at=_iso(channel.connected_at),
         has_credentials=bool(channel.credentials_encrypted),
         posts=post_counts,
         health=derive_health(

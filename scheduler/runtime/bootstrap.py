@@ -22,7 +22,7 @@ def ensure_ready(settings: Settings, *, sandbox_channels: bool | None = None) ->
     upgrade(settings.resolved_database_url)
     engine = get_engine(settings)
     if sandbox_channels is None:
-        sandbox_channels = settings.database_url is None
+        sandbox_channels = settings.database_url is None and settings.sandbox_seed_channels
     if sandbox_channels:
         with session_scope(engine) as session:
             ensure_sandbox_channels(session=session, settings=settings)

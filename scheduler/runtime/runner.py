@@ -149,14 +149,23 @@ def _serve(settings: Settings, *, host: str, port: int, concurrency: int) -> Non
     import uvicorn
 
     from adapters.sandbox import SandboxServer
+    from scheduler.access.connections import callback_uris
     from scheduler.api.app import create_app
     from scheduler.runtime.bootstrap import ensure_ready
+    from scheduler.runtime.first_run import first_start
     from scheduler.runtime.ticker import start_ticker
     from workers.celery_app import celery_sender, make_celery
 
     with contextlib.ExitStack() as parts:
-        engine = ensure_ready(settings, sandbox_channels=True)
-        sandbox = SandboxServer(settings.sandbox_host, settings.sandbox_port)
+        engine = ensure_ready(settings, sandbox_channels=settings.sandbox_seed_channels)
+        first_start(engine=engine, settings=settings)  # before other threads log here
+        # The sandbox's OAuth apps accept exactly this service's callbacks, as X and Meta would.
+        sandbox = SandboxServer(
+            settings.sandbox_host,
+            settings.sandbox_port,
+            token_ttl_seconds=settings.sandbox_token_ttl_seconds,
+            redirect_uris=callback_uris(settings),
+        )
         sandbox.start()
         parts.callback(sandbox.stop)
         env: dict[str, str] = dict(os.environ)

@@ -12,6 +12,8 @@ from scheduler.web.errors import install_error_pages
 from scheduler.web.routes import alerts as routes_alerts
 from scheduler.web.routes import article as routes_article
 from scheduler.web.routes import auth as routes_auth
+from scheduler.web.routes import channels as routes_channels
+from scheduler.web.routes import oauth_callback as routes_oauth_callback
 from scheduler.web.routes import ops as routes_ops
 from scheduler.web.routes import queue as routes_queue
 from scheduler.web.session import WebSessionMiddleware
@@ -21,7 +23,15 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def install_web(app: FastAPI, settings: Settings, *, api_prefix: str) -> None:
     """Mount the pages, their static files, the session middleware and HTML error pages."""
-    for module in (routes_auth, routes_queue, routes_article, routes_ops, routes_alerts):
+    for module in (
+        routes_auth,
+        routes_queue,
+        routes_article,
+        routes_ops,
+        routes_channels,
+        routes_oauth_callback,
+        routes_alerts,
+    ):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(WebSessionMiddleware, settings=settings, api_prefix=api_prefix)

@@ -89,6 +89,12 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/admin/channels/{channel_id}/credentials"): rule(
         body={"credentials": {"access_token": SANDBOX_X_TOKEN}}
     ),
+    # Connecting accounts: the sandbox's apps are the defaults, so starting works (201).
+    ("POST", "/api/v1/admin/channels/connect/{platform}"): rule(expect=(201,)),
+    ("GET", "/api/v1/admin/channels/connect/{platform}/{connection_id}"): rule(expect=(404,)),
+    ("POST", "/api/v1/admin/channels/connect/meta/{connection_id}"): rule(
+        body={"pages": ["100000000000001"]}, expect=(404,)
+    ),
     ("GET", "/api/v1/admin/keys"): rule(),
     ("POST", "/api/v1/admin/keys"): rule(
         body={"name": "matrix {n}", "role": "editor"}, expect=(201,)
@@ -148,6 +154,7 @@ def test_route_admits_exactly_its_declared_roles(
         "post_id": str(x_post.id),
         "article_id": str(x_post.article_id),
         "source": article_json["source"],
+        "platform": "x",
     }
     url = _fill(path, ids)
     spec = TABLE[(method, path)]

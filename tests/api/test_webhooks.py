@@ -304,6 +304,24 @@ def test_wordpress_post_object_is_mapped_to_an_article(client: TestClient, db: E
     assert r.json()["cancelled"] == 3
 
 
+def test_wordpress_excerpt_more_and_feed_footer_are_stripped(
+    client: TestClient, db: Engine
+) -> None:
+    footer = (
+        '<p>The post <a href="https://southasiandesk.example/dar/">Dar in Istanbul</a> '
+        'appeared first on <a href="https://southasiandesk.example">South Asian Desk</a>.</p>\n'
+    )
+    post = wordpress_post(
+        excerpt={"rendered": "<p>Dar reached Istanbul on Monday for talks [&hellip;]</p>\n"},
+        content={"rendered": "<p>Dar reached Istanbul.</p>\n" + footer},
+    )
+    assert send(client, post).status_code == 201
+    with Session(db) as s:
+        article = s.exec(select(Article)).one()
+    assert article.summary == "Dar reached Istanbul on Monday for talks…"
+    assert article.body == "Dar reached Istanbul."
+
+
 def test_wordpress_image_falls_back_to_embedded_media_and_source_defaults(
     client: TestClient, db: Engine
 ) -> None:

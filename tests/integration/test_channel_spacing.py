@@ -20,7 +20,7 @@ from scheduler.db.engine import session_scope
 from scheduler.intake.articles import ingest_article
 from scheduler.intake.schemas import parse_article
 from scheduler.models import Article, Channel, DeliveryAttempt, Post, PostStatus, utcnow
-from tests.integration.conftest import article_variant
+from tests.utils.factories import article_variant
 from tests.utils.stack import ROOT, Stack, wait_until
 
 NORMAL = 20

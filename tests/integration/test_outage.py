@@ -17,7 +17,8 @@ from scheduler.db.engine import session_scope
 from scheduler.intake.articles import ingest_article
 from scheduler.intake.schemas import parse_article
 from scheduler.models import AttemptStatus, DeliveryAttempt, PlatformName, Post, PostStatus
-from tests.integration.conftest import article_variant, make_stack
+from tests.integration.conftest import make_stack
+from tests.utils.factories import article_variant
 from tests.utils.gateway import Gateway
 from tests.utils.stack import Stack, wait_until
 

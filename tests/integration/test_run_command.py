@@ -27,11 +27,13 @@ def running(tmp_path: Path) -> Iterator[dict[str, str]]:
         PYTHONPATH=str(ROOT),
     )
     port = free_port()
+    env["NEWSRELAY_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
     log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "scheduler.cli.app", "run", "--port", str(port)],
         env=env,
         cwd=ROOT,
+        stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -101,3 +103,14 @@ def test_newsrelay_run_publishes_the_fixture_article_on_three_channels(
     assert len(creates) == 3
     dumped = json.dumps(requests) + json.dumps(deliveries)
     assert "sandbox-token" not in dumped
+
+
+def test_first_start_says_how_to_create_the_first_admin_without_waiting_for_input(
+    running: dict[str, str], tmp_path: Path
+) -> None:
+    # stdin is not a terminal here (as in CI): the message is printed and nothing is asked.
+    log = (tmp_path / "run.log").read_text(errors="replace")
+    base = running["NEWSRELAY_PUBLIC_BASE_URL"]
+    assert f"nobody can sign in at {base}/login" in log, log[-4000:]
+    assert "    newsrelay users create --role admin --username NAME\n" in log
+    assert "[Y/n]" not in log

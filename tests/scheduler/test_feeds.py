@@ -301,6 +301,61 @@ def test_item_without_guid_falls_back_to_link_and_invalid_items_are_skipped(
     assert set(_articles(engine)) == {"https://southasiandesk.example/story-5/"}
 
 
+WORDPRESS_RSS = """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"
+  xmlns:content="http://purl.org/rss/1.0/modules/content/"
+  xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom">
+<channel>
+  <title>South Asian Desk</title>
+  <atom:link href="https://southasiandesk.example/feed/" rel="self" type="application/rss+xml" />
+  <link>https://southasiandesk.example</link>
+  <description>News from South Asia</description>
+  <language>en-US</language>
+  <generator>https://wordpress.org/?v=6.8.3</generator>
+  <item>
+    <title>Pakistan FM Dar reaches Istanbul for Gaza talks</title>
+    <link>https://southasiandesk.example/2025/11/03/dar-istanbul/</link>
+    <dc:creator><![CDATA[SouthAsianDesk]]></dc:creator>
+    <pubDate>{pub}</pubDate>
+    <category><![CDATA[South Asia]]></category>
+    <guid isPermaLink="false">https://southasiandesk.example/?p=48213</guid>
+    <description><![CDATA[<p>Pakistan&#8217;s Foreign Minister Ishaq Dar reached Istanbul \
+on Monday for talks aimed at bolstering the [&hellip;]</p>
+<p>The post <a href="https://southasiandesk.example/2025/11/03/dar-istanbul/">Pakistan FM Dar \
+reaches Istanbul for Gaza talks</a> appeared first on <a href="https://southasiandesk.example">\
+South Asian Desk</a>.</p>
+]]></description>
+    <content:encoded><![CDATA[<p>Pakistan&#8217;s Foreign Minister Ishaq Dar reached Istanbul.</p>
+<p>Officials stress coordinated action.</p>
+<p>The post <a href="https://southasiandesk.example/2025/11/03/dar-istanbul/">Pakistan FM Dar \
+reaches Istanbul for Gaza talks</a> appeared first on <a href="https://southasiandesk.example">\
+South Asian Desk</a>.</p>
+]]></content:encoded>
+  </item>
+</channel></rss>"""
+
+
+def test_wordpress_feed_boilerplate_never_reaches_the_article(
+    engine: Engine, channels: None, server: FeedServer, client: httpx.Client
+) -> None:
+    now = utcnow()
+    body = WORDPRESS_RSS.replace("{pub}", format_datetime(now - timedelta(minutes=5)))
+    server.routes["/feed/"] = Route(body=body.encode())
+    feed_id = _feed(engine, f"{server.base_url}/feed/", now=now)
+
+    result = poll_feed(engine=engine, feed_id=feed_id, client=client, now=now)
+
+    assert result.new == 1, result.invalid
+    [article] = _articles(engine).values()
+    assert article.summary == (
+        "Pakistan\u2019s Foreign Minister Ishaq Dar reached Istanbul on Monday for talks aimed "
+        "at bolstering the…"
+    )
+    assert article.body == (
+        "Pakistan\u2019s Foreign Minister Ishaq Dar reached Istanbul.\n\n"
+        "Officials stress coordinated action."
+    )
+
+
 @pytest.mark.parametrize("plain_client", [False, True], ids=["feed-client", "plain-client"])
 def test_a_feed_trickled_one_byte_at_a_time_fails_at_its_deadline(
     engine: Engine, channels: None, plain_client: bool

@@ -1,7 +1,7 @@
 """alerts: one state row per (condition, subject) for grouping, reminders and resolution
 
 Revision ID: 0006_alerts
-Revises: 0004_channel_policy
+Revises: 0005_oauth_connect
 Create Date: 2026-12-06 03:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import scheduler.models
 
 revision: str = "0006_alerts"
-down_revision: str | None = "0004_channel_policy"
+down_revision: str | None = "0005_oauth_connect"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
