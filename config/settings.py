@@ -116,6 +116,30 @@ class FeedSettings(BaseModel):
     fetch_deadline: float = Field(default=30.0, gt=0)
 
 
+class AlertSettings(BaseModel):
+    """Where alerts go (a signed Slack-compatible webhook, SMTP email); off until configured."""
+
+    webhook_url: str | None = None
+    #: Signs the webhook body like our own inbound webhooks (HMAC-SHA256 of "<ts>.<body>").
+    webhook_secret: SecretStr | None = None
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_from: str = "newsrelay@localhost"
+    email_to: list[str] = Field(default_factory=list)
+    #: An alert still open is re-sent at most this often.
+    reminder_minutes: float = Field(default=60.0, gt=0)
+    interval_seconds: float = Field(default=30.0, gt=0)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any destination is configured."""
+        return bool(self.webhook_url) or bool(self.smtp_host and self.email_to)
+
+
 class Settings(BaseSettings):
     """All of newsrelay's configuration."""
 
@@ -167,6 +191,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     images: ImageSettings = Field(default_factory=ImageSettings)
     feeds: FeedSettings = Field(default_factory=FeedSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     #: X tokens expiring within this many seconds are refreshed by the scheduler's token job,
     #: which runs every ``token_refresh_interval_seconds``; Meta tokens' expiry is re-read with

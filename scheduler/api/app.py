@@ -10,6 +10,7 @@ from scheduler.api.errors import install_error_handlers
 from scheduler.api.limits import BodyLimitMiddleware
 from scheduler.api.probes import install_probes
 from scheduler.api.routes import admin as routes_admin
+from scheduler.api.routes import alerts as routes_alerts
 from scheduler.api.routes import connect as routes_connect
 from scheduler.api.routes import ops as routes_ops
 from scheduler.api.routes import posts as routes_posts
@@ -39,7 +40,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_probes(app, settings)
 
-    for module in (routes_posts, routes_webhooks, routes_ops, routes_admin, routes_connect):
+    for module in (
+        routes_posts,
+        routes_webhooks,
+        routes_ops,
+        routes_admin,
+        routes_connect,
+        routes_alerts,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
     install_web(app, settings, api_prefix=API_PREFIX)
 

@@ -23,6 +23,7 @@ from scheduler.db.engine import make_engine
 from scheduler.delivery.dispatch import Sender, dispatch_tick
 from scheduler.delivery.reaper import reap_tick
 from scheduler.intake.feeds import FETCH_TIMEOUT, poll_due_feeds
+from scheduler.ops.alerts import alert_tick
 from scheduler.runtime.logs import get_logger
 
 log = get_logger(__name__)
@@ -83,8 +84,8 @@ def _add_token_jobs(sched: BackgroundScheduler, *, settings: Settings, engine: E
 
 
 def start_ticker(*, settings: Settings, engine: Engine, send: Sender) -> BackgroundScheduler:
-    """Start the dispatcher, reaper/reconciler, feed-poll, token and broker-prune jobs in a
-    thread."""
+    """Start the dispatcher, reaper/reconciler, feed-poll, token, alert (when a destination is
+    configured) and broker-prune jobs in a thread."""
     # A tick that overruns its interval is skipped by design (max_instances=1); not a warning.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     sched = BackgroundScheduler(
@@ -132,6 +133,12 @@ def start_ticker(*, settings: Settings, engine: Engine, send: Sender) -> Backgro
         id="feeds",
     )
     _add_token_jobs(sched, settings=settings, engine=engine)
+    if settings.alerts.enabled:
+        sched.add_job(
+            _guard("alerts", lambda: alert_tick(engine=engine, settings=settings)),
+            IntervalTrigger(seconds=settings.alerts.interval_seconds),
+            id="alerts",
+        )
     if settings.embedded_broker:
         sched.add_job(
             _guard(

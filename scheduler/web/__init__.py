@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from config import Settings
 from scheduler.web.errors import install_error_pages
+from scheduler.web.routes import alerts as routes_alerts
 from scheduler.web.routes import article as routes_article
 from scheduler.web.routes import auth as routes_auth
 from scheduler.web.routes import channels as routes_channels
@@ -29,6 +30,7 @@ def install_web(app: FastAPI, settings: Settings, *, api_prefix: str) -> None:
         routes_ops,
         routes_channels,
         routes_oauth_callback,
+        routes_alerts,
     ):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -66,6 +66,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/deliveries"): rule(OPS),
     ("GET", "/api/v1/deliveries/stream"): rule(OPS, params={"max_seconds": 0.1}),
     ("GET", "/api/v1/channels"): rule(OPS),
+    ("GET", "/api/v1/alerts"): rule(OPS),
     ("POST", "/api/v1/channels/{channel_id}/pause"): rule(OPS, body={"reason": "matrix"}),
     ("POST", "/api/v1/channels/{channel_id}/resume"): rule(OPS),
     ("POST", "/api/v1/channels/{channel_id}/reconnected"): rule(OPS),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import scheduler.models  # noqa: F401  (registers the tables)
+import scheduler.models  # registers the tables
+import scheduler.ops.alert_models  # noqa: F401  (the alert table lives outside models.py)
 from scheduler.db.engine import make_engine, normalise_url
 
 config = context.config
