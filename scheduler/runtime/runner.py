@@ -156,7 +156,11 @@ def _serve(settings: Settings, *, host: str, port: int, concurrency: int) -> Non
 
     with contextlib.ExitStack() as parts:
         engine = ensure_ready(settings, sandbox_channels=True)
-        sandbox = SandboxServer(settings.sandbox_host, settings.sandbox_port)
+        sandbox = SandboxServer(
+            settings.sandbox_host,
+            settings.sandbox_port,
+            token_ttl_seconds=settings.sandbox_token_ttl_seconds,
+        )
         sandbox.start()
         parts.callback(sandbox.stop)
         env: dict[str, str] = dict(os.environ)
