@@ -3,7 +3,9 @@
 ``GET requests`` and ``GET posts`` show what the platforms received and what is live;
 ``faults`` sets, lists and clears injected faults; ``clock`` moves the clock of Instagram's
 publishing window forward; ``reset`` forgets everything; ``images``
-serves generated JPEG/PNG files for Instagram and Facebook to fetch.  Under ``oauth/``:
+serves generated JPEG/PNG files for Instagram and Facebook to fetch;
+``media`` shows and sets whether Instagram refuses image URLs on private addresses, as
+Meta does, and which ``host:port`` pairs it fetches anyway.  Under ``oauth/``:
 ``revoke`` kills every token granted to a user or Page (the person de-authorised the app, so the
 next refresh or call fails in the platform's words), ``advance`` moves the token clock forward,
 ``login`` picks the user who approves the next authorizations.
@@ -15,6 +17,7 @@ import re
 
 from adapters.sandbox.faults import FaultError, parse_fault
 from adapters.sandbox.images import generate_image
+from adapters.sandbox.media_access import MediaAccessError
 from adapters.sandbox.state import SandboxState
 from adapters.sandbox.wire import Request, Response
 
@@ -43,6 +46,8 @@ def handle(state: SandboxState, request: Request) -> Response:
         return _oauth(state, path.removeprefix("/_sandbox/oauth/"), request)
     if path == "/_sandbox/clock" and method == "POST":
         return _clock(state, request)
+    if path == "/_sandbox/media":
+        return _media(state, request)
     if path == "/_sandbox/reset" and method == "POST":
         state.reset()
         return Response(200, {"ok": True})
@@ -105,6 +110,32 @@ def _clock(state: SandboxState, request: Request) -> Response:
         state.quota_clock_offset += float(seconds)
         offset = state.quota_clock_offset
     return Response(200, {"quota_clock_offset": offset})
+
+
+def _media(state: SandboxState, request: Request) -> Response:
+    """``GET``: the media mode; ``POST {"refuse_private": bool, "allow": ["host:port", ...]}``
+    sets either or both (a bad body changes nothing)."""
+    if request.method == "GET":
+        return Response(200, state.media.view().as_dict())
+    if request.method != "POST":
+        return _error(405, "use GET or POST")
+    body = request.json
+    usage = 'send {"refuse_private": true|false, "allow": ["host:port", ...]}'
+    if request.json_invalid or not isinstance(body, dict) or not body:
+        return _error(400, usage)
+    refuse, allow = body.get("refuse_private"), body.get("allow")
+    unknown = set(body) - {"refuse_private", "allow"}
+    if unknown or not isinstance(refuse, bool | None):
+        return _error(400, usage)
+    if allow is not None and (
+        not isinstance(allow, list) or not all(isinstance(a, str) for a in allow)
+    ):
+        return _error(400, usage)
+    try:
+        view = state.media.configure(refuse_private=refuse, allow=allow)
+    except MediaAccessError as exc:
+        return _error(400, str(exc))
+    return Response(200, view.as_dict())
 
 
 def _image(request: Request, match: re.Match[str]) -> Response:

@@ -68,6 +68,23 @@ class SandboxClient:
             f"{self.base_url}/_sandbox/oauth/advance", json={"seconds": seconds}
         ).raise_for_status()
 
+    def set_media_access(
+        self, *, refuse_private: bool | None = None, allow: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Make Instagram refuse image URLs on private addresses (as Meta does) and/or replace
+        the ``host:port`` allow-list; returns the mode now in force.  ValueError on a bad entry."""
+        body: dict[str, Any] = {}
+        if refuse_private is not None:
+            body["refuse_private"] = refuse_private
+        if allow is not None:
+            body["allow"] = allow
+        response = self.client.post(f"{self.base_url}/_sandbox/media", json=body)
+        if response.status_code == 400:
+            raise ValueError(response.json().get("error", "invalid media access"))
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
     def reset(self) -> None:
         """Forget all requests, posts, uploads, containers and faults."""
         self.client.post(f"{self.base_url}/_sandbox/reset").raise_for_status()

@@ -74,6 +74,8 @@ def create_container(call: Call) -> Response:
     problem = caption_problem(caption)
     if problem is not None:
         return problem
+    if call.state.media.refuses(image_url):  # Meta's fetchers never reach a private address
+        return bodies.ig_fetch_failed()
     try:
         info = fetch_image(image_url, max_bytes=MAX_IMAGE_BYTES)
     except TooLarge:

@@ -200,10 +200,15 @@ class SandboxServer:
         video_processing_seconds: float = 1.0,
         token_ttl_seconds: int = 7200,
         redirect_uris: Iterable[str] | None = None,
+        refuse_private_media: bool = False,
+        media_allow: Iterable[str] = (),
     ) -> None:
         """``token_ttl_seconds``: lifetime of issued access tokens (Settings
         ``sandbox_token_ttl_seconds``); ``redirect_uris``: the OAuth apps' registered callback
-        URLs (None: any loopback http(s) URL)."""
+        URLs (None: any loopback http(s) URL); ``refuse_private_media``: refuse Instagram image
+        URLs on loopback/private addresses as Meta does, except the ``host:port`` pairs in
+        ``media_allow`` (also set at run time: ``POST /_sandbox/media``).  Raises
+        MediaAccessError for an allow-list entry that is not ``host:port``."""
         self.host = host
         self.port = port
         self.state = SandboxState(
@@ -214,6 +219,8 @@ class SandboxServer:
                 video_processing_seconds=video_processing_seconds,
                 token_ttl_seconds=token_ttl_seconds,
                 redirect_uris=None if redirect_uris is None else frozenset(redirect_uris),
+                refuse_private_media=refuse_private_media,
+                media_allow=frozenset(media_allow),
             )
         )
         self._app = SandboxApp(self.state, re.compile(graph_versions_pattern))

@@ -16,6 +16,7 @@ from typing import Any
 
 from adapters.sandbox.faults import FaultBook, FaultConfig, parse_fault
 from adapters.sandbox.grants import Apps, GrantBook
+from adapters.sandbox.media_access import MediaAccess
 
 # Twitter's snowflake epoch: ids are ((ms since epoch) << 22 | sequence), 19 digits today.
 _SNOWFLAKE_EPOCH_MS = 1288834974657
@@ -173,6 +174,10 @@ class SandboxConfig:
     token_ttl_seconds: int = 7200
     # Registered OAuth redirect URIs; None accepts any loopback http(s) URI (see grants.Apps).
     redirect_uris: frozenset[str] | None = None
+    # Like Meta, refuse Instagram image URLs on loopback/private addresses (9004 / 2207052),
+    # except these ``host:port`` pairs (see media_access.py).
+    refuse_private_media: bool = False
+    media_allow: frozenset[str] = frozenset()
 
 
 class SandboxState:
@@ -185,6 +190,9 @@ class SandboxState:
         self.grants = GrantBook(
             token_ttl_seconds=self.config.token_ttl_seconds,
             apps=Apps(redirect_uris=self.config.redirect_uris),
+        )
+        self.media = MediaAccess(
+            refuse_private=self.config.refuse_private_media, allow=self.config.media_allow
         )
         self._request_ids = itertools.count(1)
         self._last_snowflake = 0

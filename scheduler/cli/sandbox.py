@@ -27,7 +27,11 @@ def sandbox_serve(
     from adapters.sandbox import serve
 
     settings = load_settings()
-    serve(host, port or settings.sandbox_port)
+    serve(
+        host,
+        port or settings.sandbox_port,
+        token_ttl_seconds=settings.sandbox_token_ttl_seconds,
+    )
 
 
 def _sandbox_client(url: str | None) -> Any:

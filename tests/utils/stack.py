@@ -101,8 +101,9 @@ class Stack:
         worker_concurrency: int = 8,
     ) -> None:
         self.tmp = tmp
-        self.sandbox = SandboxServer("127.0.0.1", 0)
-        self.sandbox.start()
+        # The sandbox's port is chosen first: the settings name its URL, and the sandbox is
+        # built from the settings (the token lifetime, NEWSRELAY_SANDBOX_TOKEN_TTL_SECONDS).
+        sandbox_url = f"http://127.0.0.1:{free_port()}"
         self.api_port = free_port()
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("NEWSRELAY_")},
@@ -110,8 +111,9 @@ class Stack:
             "NEWSRELAY_DATA_DIR": str(tmp / "data"),
             "NEWSRELAY_DATABASE_URL": database_url,
             "NEWSRELAY_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.api_port}",
-            "NEWSRELAY_X__BASE_URL": self.sandbox.url,
-            "NEWSRELAY_META__BASE_URL": self.sandbox.url,
+            "NEWSRELAY_X__BASE_URL": sandbox_url,
+            "NEWSRELAY_META__BASE_URL": sandbox_url,
+            "NEWSRELAY_SANDBOX_PORT": sandbox_url.rsplit(":", 1)[1],
             "NEWSRELAY_INSTAGRAM__CONTAINER_POLL_INTERVAL": "0.1",
             "NEWSRELAY_DISPATCH_INTERVAL": "0.2",
             "NEWSRELAY_REAP_INTERVAL": "0.5",
@@ -131,6 +133,12 @@ class Stack:
                 value if isinstance(value, str) else json.dumps(value)
             )
         self.settings = self._settings()
+        self.sandbox = SandboxServer(
+            "127.0.0.1",
+            self.settings.sandbox_port,
+            token_ttl_seconds=self.settings.sandbox_token_ttl_seconds,
+        )
+        self.sandbox.start()
         self.engine: Engine = make_engine(database_url)
         ensure_ready(self.settings, sandbox_channels=True)
         self.api = ApiServer(self.settings, self.api_port)
