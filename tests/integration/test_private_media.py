@@ -16,7 +16,7 @@ from scheduler.db.engine import session_scope
 from scheduler.intake.articles import ingest_article
 from scheduler.intake.schemas import parse_article
 from scheduler.models import Channel, ChannelStatus, DeliveryAttempt, Post, PostStatus
-from tests.integration.conftest import article_variant
+from tests.utils.factories import article_variant
 from tests.utils.stack import Stack, wait_until
 
 

@@ -19,7 +19,7 @@ from scheduler.db.engine import session_scope
 from scheduler.intake.articles import ingest_article
 from scheduler.intake.schemas import parse_article
 from scheduler.models import Channel, ChannelStatus, Post, PostStatus, utcnow
-from tests.integration.conftest import article_variant
+from tests.utils.factories import article_variant
 from tests.utils.stack import ROOT, Stack, wait_until
 from tests.utils.x_tokens import connect_existing, stored_credentials
 
