@@ -241,7 +241,14 @@ def submit_article_route(
     result, detail = submit_article(session=session, data=data, actor=principal.actor)
     if not result.created:
         response.status_code = 200
-    return {**detail, "created": result.created, "changed": result.changed}
+    return {
+        **detail,
+        "created": result.created,
+        "changed": result.changed,
+        "posts_created": len(result.posts_created),
+        "posts_cancelled": result.posts_cancelled,
+        "note": result.note,
+    }
 
 
 # --- approval rules -------------------------------------------------------------------------------
