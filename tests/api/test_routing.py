@@ -5,7 +5,9 @@ the rules in force, and bad rules are refused with the field named."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -113,3 +115,21 @@ def test_bad_routing_rules_are_refused_with_the_field_named(api: ApiHarness) -> 
         x = s.exec(select(Channel).where(Channel.platform == "x")).one()
         stored = (x.settings or {}).get("routing") or {}
         assert not stored.get("tags_any") and not stored.get("sections")  # nothing stored
+
+
+def test_scheduling_in_the_past_is_refused_with_a_422_sentence(
+    api: ApiHarness, article_json: dict[str, Any]
+) -> None:
+    created = api.client.post(ARTICLES, json=article_json, headers=api.headers("editor"))
+    post_id = next(p for p in api.posts() if p.platform == "x").id
+    before = next(p for p in api.posts() if p.id == post_id).scheduled_at
+    karachi = datetime.now(ZoneInfo("Asia/Karachi")) - timedelta(hours=2)
+    r = api.client.post(
+        f"/api/v1/posts/{post_id}/schedule",
+        json={"at": karachi.isoformat()},
+        headers=api.headers("editor"),
+    )
+    assert created.status_code == 201 and r.status_code == 422, r.text
+    zone = next(c for c in r.json()["errors"])
+    assert "That time has passed (" in zone and "Choose a later time, or use Post now." in zone
+    assert next(p for p in api.posts() if p.id == post_id).scheduled_at == before

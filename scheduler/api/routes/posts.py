@@ -166,7 +166,8 @@ def approve_post_route(
 def schedule_post_route(
     post_id: uuid.UUID, body: ScheduleIn, session: SessionDep, principal: EditorDep
 ) -> dict[str, Any]:
-    """Schedule or reschedule the post (a time with its offset; a past time means now)."""
+    """Schedule or reschedule the post (a time with its offset).  A time already past is refused
+    (422) with a sentence naming it in the channel's zone: choose a later time, or post now."""
     with _domain_errors():
         schedule_post(session=session, post_id=post_id, at=body.at, actor=principal.actor)
         return get_post(session=session, post_id=post_id)
