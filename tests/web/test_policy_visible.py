@@ -68,5 +68,7 @@ def test_queue_article_and_calendar_show_next_out_waits_breaking_and_slots(
     slot_mark = page.locator('.cal-slot[data-platform="facebook"]').first
     zone = service.channel("facebook").timezone
     expect(slot_mark).to_contain_text(f"{facebook_slot:%H:%M} {zone}")
+    # A day shows its first few posts: narrow to X's posts waiting for approval.
+    page.goto(f"/calendar?channel={service.channel('x').id}&status=pending_approval")
     cal_urgent = page.locator(".cal-post").filter(has_text="visible-breaking").first
     expect(cal_urgent.locator(".badge-breaking")).to_have_text("BREAKING")
