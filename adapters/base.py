@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adapters.slot_spec import parse_slot_spec
 
@@ -55,6 +55,34 @@ class ArticleContent:
     published_at: datetime | None = None
     revision: int = 1
     priority: Literal["normal", "breaking"] = "normal"
+
+
+class ChannelRouting(BaseModel):
+    """Which articles a channel takes (empty lists: every article).
+
+    An article matches when its source is in ``sources`` (if any), its section in ``sections``
+    (if any), it carries one of ``tags_any`` (if any), and neither its section nor any of its tags
+    is excluded.  Sections and tags compare case-insensitively; sources exactly.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[str] = Field(default_factory=list, max_length=200)
+    sections: list[str] = Field(default_factory=list, max_length=200)
+    tags_any: list[str] = Field(default_factory=list, max_length=200)
+    exclude_sections: list[str] = Field(default_factory=list, max_length=200)
+    exclude_tags: list[str] = Field(default_factory=list, max_length=200)
+
+    @field_validator("sources", "sections", "tags_any", "exclude_sections", "exclude_tags")
+    @classmethod
+    def _words(cls, value: list[str]) -> list[str]:
+        cleaned = [word.strip() for word in value]
+        for word in cleaned:
+            if not word:
+                raise ValueError("must not contain an empty name")
+            if len(word) > 200:
+                raise ValueError(f"names are at most 200 characters ({word[:20]!r}…)")
+        return cleaned
 
 
 class ChannelSettings(BaseModel):
@@ -96,6 +124,11 @@ class ChannelSettings(BaseModel):
     breaking_keeps_spacing: bool = False
     breaking_skips_approval: bool = False
     breaking_prefix: str = Field(default="BREAKING:", max_length=40)
+    routing: ChannelRouting = Field(
+        default_factory=ChannelRouting,
+        description="Which articles the channel takes, by source, section and tags; "
+        "empty: every article",
+    )
 
     @field_validator("slots")
     @classmethod

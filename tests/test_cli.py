@@ -100,6 +100,8 @@ def test_articles_add_twice_keeps_one_post_per_channel(tmp_path: Path) -> None:
         "created": False,
         "posts_created": 0,
         "posts_rerendered": 3,
+        "posts_cancelled": 0,
+        "note": None,
     }
     listed = run_cli("posts", "list", "--json", data_dir=tmp_path)
     posts = json.loads(listed.stdout)["posts"]

@@ -35,6 +35,8 @@ def articles_add(
             "created": result.created,
             "posts_created": len(result.posts_created),
             "posts_rerendered": len(result.posts_rerendered),
+            "posts_cancelled": result.posts_cancelled,
+            "note": result.note,
         }
     if as_json:
         emit_json(summary)
@@ -43,6 +45,7 @@ def articles_add(
         typer.echo(
             f"article {summary['external_id']} {verb}: {summary['posts_created']} post(s) "
             f"created, {summary['posts_rerendered']} re-rendered"
+            + (f" ({summary['note']})" if summary["note"] else "")
         )
 
 

@@ -17,8 +17,9 @@ Errors:
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import sqlalchemy as sa
@@ -81,6 +82,7 @@ __all__ = [
     "MAX_TEXT_LENGTH",
     "PostActionRefused",
     "PostNotFound",
+    "TimeHasPassed",
     "approve_post",
     "cancel_post",
     "edit_post_text",
@@ -216,15 +218,51 @@ def approve_post(*, session: Session, post_id: uuid.UUID, actor: str) -> Post:
     return post
 
 
-def schedule_post(*, session: Session, post_id: uuid.UUID, at: datetime, actor: str) -> Post:
-    """Schedule or reschedule a post for ``at`` (timezone-aware; a past time means now).
+#: A time this little in the past still means "now": the picker has minute precision and a form
+#: takes a moment to send.  Anything older is refused (it was a mistake, not a wish to post now).
+PAST_GRACE = timedelta(seconds=90)
 
-    A post that needs approval keeps waiting for it; a cancelled post is brought back.  Times
-    more than a year ahead and naive times raise InvalidInput.
+
+class TimeHasPassed(InvalidInput):
+    """A schedule time already past; ``str()`` is the sentence for a person (API: 422)."""
+
+    def __init__(self, sentence: str) -> None:
+        super().__init__([f"at: {sentence}"])
+        self.sentence = sentence
+
+    def __str__(self) -> str:
+        return self.sentence
+
+
+def _refuse_past(at: datetime, now: datetime, *, zone: str) -> None:
+    if at.tzinfo is None or at >= now - PAST_GRACE:
+        return  # naive times are refused by _due with their own sentence
+    local = at.astimezone(ZoneInfo(zone))
+    today = now.astimezone(ZoneInfo(zone)).date()
+    when = local.strftime("%H:%M") if local.date() == today else local.strftime("%d %b %Y %H:%M")
+    raise TimeHasPassed(
+        f"That time has passed ({when} {zone}). Choose a later time, or use Post now."
+    )
+
+
+def schedule_post(*, session: Session, post_id: uuid.UUID, at: datetime, actor: str) -> Post:
+    """Schedule or reschedule a post for ``at`` (timezone-aware).
+
+    A post that needs approval keeps waiting for it; a cancelled post is brought back.  A time
+    already past (beyond :data:`PAST_GRACE`) raises :class:`TimeHasPassed` with a sentence naming
+    it in the channel's zone; times more than a year ahead and naive times raise InvalidInput.
     """
+    return _schedule(session=session, post_id=post_id, at=at, actor=actor, refuse_past=True)
+
+
+def _schedule(
+    *, session: Session, post_id: uuid.UUID, at: datetime, actor: str, refuse_past: bool
+) -> Post:
     now = utcnow()
     due = _due(at, now)
     post, article, channel = _load(session, post_id)
+    if refuse_past:
+        _refuse_past(at, now, zone=channel.timezone)
     _refuse_unless(post, SCHEDULABLE, "rescheduled")
     _refuse_problems(post, "scheduled")
     _refuse_unpublished(article, "scheduled")
@@ -265,7 +303,7 @@ def post_now(*, session: Session, post_id: uuid.UUID, actor: str) -> Post:
             "This post cannot be sent now: the newsroom-wide pause is on "
             f"({pause.get('reason') or 'no reason given'}); lift it first."
         )
-    return schedule_post(session=session, post_id=post_id, at=utcnow(), actor=actor)
+    return _schedule(session=session, post_id=post_id, at=utcnow(), actor=actor, refuse_past=False)
 
 
 def cancel_post(*, session: Session, post_id: uuid.UUID, actor: str) -> Post:

@@ -11,20 +11,21 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from adapters.base import ArticleContent
-from scheduler.channels import ChannelRow, channel_rows, channel_settings
+from scheduler.channels import ChannelRow, channel_rows
 from scheduler.editorial.lifecycle import RERENDERABLE
+from scheduler.intake.routing import NO_ROUTE_NOTE, cancel_unrouted, routed_channels
+from scheduler.intake.rows import article_row, post_row
 from scheduler.intake.schemas import ArticleIn
 from scheduler.models import (
     Article,
     ArticleState,
-    Channel,
     Post,
     PostStatus,
     Priority,
@@ -46,6 +47,10 @@ class IntakeResult:
     #: With ``post_objects=False`` the new article's posts as plain rows (``posts_created`` is
     #: then empty): what a caller that only reports them needs, without building ORM objects.
     created_rows: list[PostRef] = field(default_factory=list)
+    #: Posts cancelled because their channel's routing no longer takes the article.
+    posts_cancelled: int = 0
+    #: Set when no channel's routing takes the article (so it has no post to go out).
+    note: str | None = None
 
 
 class PostRef(NamedTuple):
@@ -82,13 +87,6 @@ def article_content(article: Article) -> ArticleContent:
         revision=article.revision,
         priority="breaking" if article.priority == Priority.BREAKING else "normal",
     )
-
-
-def initial_schedule(article: Article, channel: Channel | ChannelRow, *, now: datetime) -> datetime:
-    """When a new post should go out: after publication plus the channel's delay."""
-    delay = 0 if article.priority == Priority.BREAKING else channel_settings(channel).delay_minutes
-    base = max(now, article.published_at or now)
-    return base + timedelta(minutes=delay)
 
 
 def _apply(article: Article, data: ArticleIn) -> None:
@@ -154,32 +152,6 @@ def _insert_for(session: Session) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
-def _article_row(data: ArticleIn, *, revision: int, digest: str, now: datetime) -> dict[str, Any]:
-    """Every column of a new article (the JSON and timestamp columns have no SQL default)."""
-    return {
-        "id": uuid.uuid4(),
-        "source": data.source,
-        "external_id": data.external_id,
-        "url": data.url,
-        "title": data.title,
-        "summary": data.summary,
-        "body": data.body,
-        "image_url": data.image_url,
-        "image_credit": data.image_credit,
-        "tags": list(data.tags),
-        "section": data.section,
-        "author": data.author,
-        "language": data.language,
-        "published_at": data.published_at,
-        "priority": Priority(data.priority).value,
-        "state": ArticleState.PUBLISHED.value,
-        "revision": revision,
-        "content_hash": digest,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
 def _create(
     *,
     session: Session,
@@ -191,7 +163,7 @@ def _create(
 ) -> IntakeResult:
     """The new-article path: one INSERT … RETURNING each for the article and its posts."""
     insert = _insert_for(session)
-    row = _article_row(data, revision=revision or 1, digest=content_hash(data), now=utcnow())
+    row = article_row(data, revision=revision or 1, digest=content_hash(data), now=utcnow())
     # Values as parameters, not in the statement: the compiled statement is cached.
     article = session.scalars(
         insert(Article)
@@ -210,9 +182,13 @@ def _create(
     )
     if not post_objects:
         refs = _insert_post_rows(session=session, article=article, now=now)
-        return IntakeResult(article=article, created=True, changed=True, created_rows=refs)
+        note = None if refs else NO_ROUTE_NOTE
+        return IntakeResult(
+            article=article, created=True, changed=True, created_rows=refs, note=note
+        )
     posts = ensure_posts(session=session, article=article, now=now, new_article=True)
-    return IntakeResult(article=article, created=True, changed=True, posts_created=posts)
+    note = None if posts else NO_ROUTE_NOTE
+    return IntakeResult(article=article, created=True, changed=True, posts_created=posts, note=note)
 
 
 def _ingest(
@@ -239,10 +215,17 @@ def _ingest(
             post_objects=post_objects,
         )
 
+    routed = routed_channels(channel_rows(session=session), article)
+    note = None if routed else NO_ROUTE_NOTE
     if revision is not None and revision <= article.revision:
-        posts = ensure_posts(session=session, article=article, now=now)
+        posts = ensure_posts(session=session, article=article, now=now, channels=routed)
         return IntakeResult(
-            article=article, created=False, changed=False, posts_created=posts, duplicate=True
+            article=article,
+            created=False,
+            changed=False,
+            posts_created=posts,
+            duplicate=True,
+            note=note,
         )
 
     before = {"revision": article.revision, "title": article.title}
@@ -252,8 +235,14 @@ def _ingest(
     article.state = ArticleState.PUBLISHED
     article.updated_at = now
     session.add(article)
+    # The rules in force decide, on the updated article: new takers get posts, the others'
+    # pending posts are cancelled (before re-rendering, so those are not re-rendered).
+    routed = routed_channels(channel_rows(session=session), article)
+    note = None if routed else NO_ROUTE_NOTE
+    keep: set[object] = {ch.id for ch in routed}
+    dropped = cancel_unrouted(session=session, article=article, keep=keep, actor=actor, now=now)
     rerendered = request_rerender(session=session, article=article, now=now)
-    created = ensure_posts(session=session, article=article, now=now)
+    created = ensure_posts(session=session, article=article, now=now, channels=routed)
     record_audit(
         session=session,
         actor=actor,
@@ -269,54 +258,17 @@ def _ingest(
         changed=True,
         posts_created=created,
         posts_rerendered=rerendered,
+        posts_cancelled=len(dropped),
+        note=note,
     )
 
 
-def _post_row(
-    article: Article, channel: ChannelRow, *, now: datetime, created: datetime
-) -> dict[str, Any]:
-    """Every column of a new post (the JSON and timestamp columns have no SQL default)."""
-    return {
-        "id": uuid.uuid4(),
-        "article_id": article.id,
-        "channel_id": channel.id,
-        "platform": str(channel.platform),
-        "kind": "link",
-        "status": PostStatus.RENDERING.value,
-        "text": "",
-        "text_override": None,
-        "edited_by": None,
-        "link": None,
-        "media": [],
-        "problems": [],
-        "warnings": [],
-        "weighted_length": None,
-        "rendered_revision": 0,
-        "render_requested_revision": article.revision,
-        "scheduled_at": initial_schedule(article, channel, now=now),
-        "approved_by": None,
-        "approved_at": None,
-        "version": 1,
-        "external_id": None,
-        "external_url": None,
-        "platform_state": {},
-        "fingerprint": None,
-        "next_attempt_at": None,
-        "lease_until": None,
-        "last_error": None,
-        "attempt_count": 0,
-        "published_at": None,
-        "created_at": created,
-        "updated_at": created,
-    }
-
-
 def _insert_post_rows(*, session: Session, article: Article, now: datetime) -> list[PostRef]:
-    """A new article's posts, one per channel, as one plain multi-row INSERT … RETURNING."""
+    """A new article's posts, one per channel that takes it, as one plain multi-row INSERT."""
     created_at = utcnow()
     rows = [
-        _post_row(article, channel, now=now, created=created_at)
-        for channel in channel_rows(session=session)
+        post_row(article, channel, now=now, created=created_at)
+        for channel in routed_channels(channel_rows(session=session), article)
     ]
     if not rows:
         return []
@@ -330,9 +282,16 @@ def _insert_post_rows(*, session: Session, article: Article, now: datetime) -> l
 
 
 def ensure_posts(
-    *, session: Session, article: Article, now: datetime, new_article: bool = False
+    *,
+    session: Session,
+    article: Article,
+    now: datetime,
+    new_article: bool = False,
+    channels: list[ChannelRow] | None = None,
 ) -> list[Post]:
-    """Create the missing post for each channel (never a second one).
+    """Create the missing post for each channel that takes the article (never a second one).
+
+    ``channels``: the channels that take it, if the caller already knows (else read here).
 
     One ``INSERT … ON CONFLICT DO NOTHING … RETURNING`` for all of them: a post a concurrent
     intake created first is skipped, not an error.  ``new_article`` (the article was inserted
@@ -345,8 +304,12 @@ def ensure_posts(
         have = set(session.exec(select(Post.channel_id).where(Post.article_id == article.id)).all())
     created_at = utcnow()
     rows = [
-        _post_row(article, channel, now=now, created=created_at)
-        for channel in channel_rows(session=session)
+        post_row(article, channel, now=now, created=created_at)
+        for channel in (
+            channels
+            if channels is not None
+            else routed_channels(channel_rows(session=session), article)
+        )
         if channel.id not in have
     ]
     if not rows:

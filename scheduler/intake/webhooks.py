@@ -1,12 +1,11 @@
 """The CMS webhook: signature check, replay protection and the article events.
 
-A request is signed with HMAC-SHA256 over ``"<timestamp>.<raw body>"`` (headers
-``X-Newsrelay-Timestamp`` and ``X-Newsrelay-Signature: sha256=<hex>``).  A signature is accepted
-once: it is stored as a :class:`WebhookReceipt` in the same transaction as the intake, so a
-refused or failed request leaves nothing behind and a replay finds the receipt.
-
-Events: ``published`` and ``updated`` store the article idempotently and create (or re-render)
-its posts before the answer; ``unpublished`` cancels the posts that have not gone out.
+Requests are signed with HMAC-SHA256 over ``"<timestamp>.<raw body>"`` (``X-Newsrelay-Timestamp``,
+``X-Newsrelay-Signature: sha256=<hex>``).  A signature is accepted once: stored as a
+:class:`WebhookReceipt` in the intake's transaction, so a refused or failed request leaves nothing
+and a replay finds the receipt.  Events: ``published``/``updated`` store the article idempotently
+and create (or re-render) its posts before the answer, on the channels whose routing takes it;
+``unpublished`` cancels the posts that have not gone out.
 """
 
 from __future__ import annotations
@@ -79,6 +78,8 @@ class WebhookOutcome:
     duplicate: bool = False
     posts: list[dict[str, Any]] = field(default_factory=list)
     cancelled: int = 0
+    posts_created: int = 0
+    note: str | None = None  # e.g. "No channel takes this article (routing)"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -91,6 +92,8 @@ class WebhookOutcome:
             "duplicate": self.duplicate,
             "cancelled": self.cancelled,
             "posts": self.posts,
+            "posts_created": self.posts_created,
+            "note": self.note,
         }
 
 
@@ -258,8 +261,7 @@ def _publish(*, session: Session, event: _Event, now: datetime) -> WebhookOutcom
     data = parse_article(event.article)
     revision = data.revision
     if revision is None:
-        # No revision from the CMS: the content decides.  Same text → duplicate; changed text
-        # → the next revision (ingest_article with revision=None raises it).
+        # No revision: same text → duplicate; changed → the next revision (ingest_article raises it)
         known = session.exec(
             select(Article).where(
                 Article.source == data.source, Article.external_id == data.external_id
@@ -290,6 +292,9 @@ def _publish(*, session: Session, event: _Event, now: datetime) -> WebhookOutcom
         duplicate=result.duplicate,
         # A new article's posts are all just created: no need to read them back.
         posts=_post_rows(session, article.id, result.created_rows if result.created else None),
+        posts_created=len(result.created_rows) + len(result.posts_created),
+        cancelled=result.posts_cancelled,
+        note=result.note,
     )
 
 

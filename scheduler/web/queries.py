@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from scheduler.channels import list_channels
 from scheduler.db.cursors import decode_cursor, encode_cursor
 from scheduler.editorial.lifecycle import APPROVABLE, NEEDS_ATTENTION
-from scheduler.models import Article, Channel, DeliveryAttempt, Post
+from scheduler.models import Article, Channel, DeliveryAttempt, Post, PostStatus
 from scheduler.ops.channel_health import ChannelHealth, channel_health_row
 from scheduler.ops.health import recent_attempts
 
@@ -34,6 +34,23 @@ class QueueRow:
     published_at: datetime | None
     external_url: str | None
     last_error: str | None
+    priority: str = "normal"
+    wait_code: str | None = None
+    wait_reason: str | None = None
+
+    @property
+    def breaking(self) -> bool:
+        return str(self.priority) == "breaking"
+
+    @property
+    def why_waiting(self) -> str | None:
+        """Why the post has not gone out: the dispatcher's reason (slot, spacing, quota, cap)
+        or, from the status, approval."""
+        if self.status == PostStatus.PENDING_APPROVAL:
+            return "Waiting for approval"
+        if self.status in (PostStatus.SCHEDULED, PostStatus.HELD) and self.wait_reason:
+            return self.wait_reason
+        return None
 
 
 _QUEUE_COLUMNS = (
@@ -48,6 +65,18 @@ _QUEUE_COLUMNS = (
     col(Post.published_at),
     col(Post.external_url),
     col(Post.last_error),
+    col(Article.priority),
+    col(Post.wait_code),
+    col(Post.wait_reason),
+)
+
+#: Posts that may still go out by themselves (what "next out" looks at).
+UPCOMING = (
+    PostStatus.SCHEDULED,
+    PostStatus.HELD,
+    PostStatus.PENDING_APPROVAL,
+    PostStatus.RETRY_WAIT,
+    PostStatus.QUEUED,
 )
 
 
@@ -272,3 +301,25 @@ def channel_health_rows(*, session: Session) -> list[ChannelHealth]:
         channel_health_row(c, counts.get(c.id, {}), recent.get(c.id))
         for c in list_channels(session=session)
     ]
+
+
+def next_out(*, session: Session) -> list[QueueRow]:
+    """Per channel, the post that goes out next (soonest upcoming, breaking first): one query."""
+    breaking_first = sa.case((col(Article.priority) == "breaking", 0), else_=1)
+    rank = (
+        sa.func.row_number()
+        .over(
+            partition_by=col(Post.channel_id),
+            order_by=(breaking_first, col(Post.scheduled_at), col(Post.id)),
+        )
+        .label("rank")
+    )
+    inner = (
+        _queue_select(None, None)
+        .add_columns(rank)
+        .where(col(Post.status).in_(list(UPCOMING)))
+        .subquery()
+    )
+    cols = list(inner.c)[: len(_QUEUE_COLUMNS)]  # the QueueRow columns, in order
+    stmt = sa.select(*cols).where(inner.c.rank == 1).order_by(cols[3], cols[4])
+    return [QueueRow(*r) for r in session.execute(stmt).all()]

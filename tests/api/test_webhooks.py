@@ -361,3 +361,21 @@ def test_invalid_article_gets_one_error_per_field_and_nothing_stored(
     r = send(client, {"event": "deleted", "article": article_json})
     assert "event: must be one of published, updated, unpublished" in r.json()["errors"]
     assert counts(db) == NOTHING
+
+
+def test_webhook_article_no_channel_takes_creates_no_post_and_says_so(
+    client: TestClient, db: Engine, article_json: dict[str, Any]
+) -> None:
+    from scheduler.intake.routing import NO_ROUTE_NOTE
+    from scheduler.models import Channel
+
+    with session_scope(db) as s:
+        for channel in s.exec(select(Channel)).all():
+            channel.settings = {**(channel.settings or {}), "routing": {"sections": ["Sports"]}}
+            s.add(channel)
+    r = send(client, {"event": "published", "article": article_json})
+    assert r.status_code == 201, r.text
+    assert r.json()["posts_created"] == 0
+    assert r.json()["note"] == NO_ROUTE_NOTE
+    assert r.json()["posts"] == []
+    assert counts(db) == {"articles": 1, "posts": 0, "receipts": 1}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from scheduler.delivery.attempt import deliver_attempt
 from scheduler.delivery.dispatch import claim_due_posts
 from scheduler.editorial.actions import (
     PostActionRefused,
+    TimeHasPassed,
     cancel_post,
     get_post,
     post_now,
@@ -27,6 +29,7 @@ from scheduler.editorial.actions import (
 from scheduler.intake.schemas import InvalidInput
 from scheduler.models import (
     AttemptStatus,
+    Channel,
     DeliveryAttempt,
     PostStatus,
     utcnow,
@@ -72,13 +75,30 @@ def test_scheduling_refuses_naive_times_and_times_over_a_year_ahead(
         schedule_post(session=s, post_id=x, at=utcnow() + timedelta(days=400), actor=EDITOR)
 
 
-def test_scheduling_in_the_past_means_now(
+def test_scheduling_in_the_past_is_refused_with_the_time_in_the_channels_zone(
+    engine: Engine, channels: dict[str, uuid.UUID], article_json: dict[str, Any]
+) -> None:
+    x = seed(engine, article_json)["x"]
+    kept = load(engine, x).scheduled_at
+    past = utcnow() - timedelta(days=3)
+    with session_scope(engine) as s, pytest.raises(TimeHasPassed) as refused:
+        schedule_post(session=s, post_id=x, at=past, actor=EDITOR)
+    with session_scope(engine) as s:
+        zone = s.get(Channel, load(engine, x).channel_id).timezone  # type: ignore[union-attr]
+    local = past.astimezone(ZoneInfo(zone)).strftime("%d %b %Y %H:%M")
+    assert str(refused.value) == (
+        f"That time has passed ({local} {zone}). Choose a later time, or use Post now."
+    )
+    assert load(engine, x).scheduled_at == kept  # nothing changed
+
+
+def test_a_time_just_past_still_means_now(
     engine: Engine, channels: dict[str, uuid.UUID], article_json: dict[str, Any]
 ) -> None:
     x = seed(engine, article_json)["x"]
     before = utcnow()
     with session_scope(engine) as s:
-        schedule_post(session=s, post_id=x, at=before - timedelta(days=3), actor=EDITOR)
+        schedule_post(session=s, post_id=x, at=before - timedelta(seconds=30), actor=EDITOR)
     stored = load(engine, x).scheduled_at
     assert stored is not None and before <= stored <= utcnow()
 

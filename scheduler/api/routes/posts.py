@@ -158,7 +158,8 @@ def approve_post_route(post_id: uuid.UUID, session: SessionDep, principal: Edito
 def schedule_post_route(
     post_id: uuid.UUID, body: ScheduleIn, session: SessionDep, principal: EditorDep
 ) -> PostDetail:
-    """Schedule or reschedule the post (a time with its offset; a past time means now)."""
+    """Schedule or reschedule the post (a time with its offset).  A time already past is refused
+    (422) with a sentence naming it in the channel's zone: choose a later time, or post now."""
     with _domain_errors():
         schedule_post(session=session, post_id=post_id, at=body.at, actor=principal.actor)
         return get_post(session=session, post_id=post_id)
@@ -229,7 +230,14 @@ def submit_article_route(
     result, detail = submit_article(session=session, data=data, actor=principal.actor)
     if not result.created:
         response.status_code = 200
-    return ArticleSubmitted(**detail.model_dump(), created=result.created, changed=result.changed)
+    return ArticleSubmitted(
+        **detail.model_dump(),
+        created=result.created,
+        changed=result.changed,
+        posts_created=len(result.posts_created),
+        posts_cancelled=result.posts_cancelled,
+        note=result.note,
+    )
 
 
 # --- approval rules -------------------------------------------------------------------------------

@@ -129,6 +129,13 @@ class ArticleSubmitted(ArticleDetail):
 
     created: bool = Field(description="A new article (201) rather than an update of a known one")
     changed: bool
+    posts_created: int = Field(description="Posts this intake created (0: see note)")
+    posts_cancelled: int = Field(
+        default=0, description="Pending posts cancelled: their channel no longer takes the article"
+    )
+    note: str | None = Field(
+        default=None, description='e.g. "No channel takes this article (routing)"'
+    )
 
 
 class ChannelApproval(BaseModel):

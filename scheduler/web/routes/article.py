@@ -28,7 +28,7 @@ from scheduler.editorial.lifecycle import (
 )
 from scheduler.editorial.newsdesk import ArticleNotFound
 from scheduler.intake.schemas import InvalidInput
-from scheduler.models import Channel, Post, PostStatus
+from scheduler.models import Channel, Post, PostStatus, utcnow
 from scheduler.web import clock
 from scheduler.web.deps import ActionUser, CsrfDep, EditorUser, UserDep, flash, redirect, render
 from scheduler.web.queries import article_with_posts, post_article_id, post_channel_zone
@@ -125,6 +125,14 @@ def _back(session: SessionDep, post_id: uuid.UUID, target: str | None = None) ->
     return redirect(f"/articles/{article_id}#post-{post_id}")
 
 
+def _approved_words(post: Post) -> str:
+    """The flash after an approval: a post whose time has passed goes out now, and says so."""
+    due = post.scheduled_at
+    if post.status == PostStatus.SCHEDULED and due is not None and due <= utcnow():
+        return "Approved; its scheduled time has passed, so it will go out now."
+    return f"Approved; the post is now {str(post.status).replace('_', ' ')}."
+
+
 def _refused(request: Request, exc: Exception) -> None:
     flash(request, str(exc), kind="error")
 
@@ -169,7 +177,7 @@ def approve(
     except Refusals as exc:
         _refused(request, exc)
     else:
-        flash(request, f"Approved; the post is now {str(post.status).replace('_', ' ')}.")
+        flash(request, _approved_words(post))
     return _back(session, post_id)
 
 

@@ -16,11 +16,13 @@ from scheduler.db.cursors import InvalidCursor
 from scheduler.editorial.lifecycle import SHOWS_REASON
 from scheduler.models import PostStatus
 from scheduler.web import clock
+from scheduler.web.calendar_slots import week_slots
 from scheduler.web.deps import UserDep, render
 from scheduler.web.queries import (
     QueueRow,
     channel_options,
     day_counts,
+    next_out,
     queue_page,
     status_counts,
     waiting_posts,
@@ -112,6 +114,7 @@ def queue(
         counts=status_counts(session=session, channel_id=channel_id),
         token_warnings=token_warnings(session.connection(), settings=settings),
         waiting=waiting_posts(session=session, limit=10),
+        next_out=next_out(session=session),
         channels=channel_options(session=session),
         statuses=STATUSES,
         shows_reason=SHOWS_REASON,
@@ -162,6 +165,13 @@ def calendar(
         this_week=clock.iso_week(clock.week_start(clock.today(tz))),
         today=clock.today(tz),
         total=sum(counts),
+        slots=week_slots(
+            session=session,
+            start=bounds[0][0],
+            end=bounds[-1][1],
+            newsroom_tz=tz,
+            channel_id=channel_id,
+        ),
         channels=channel_options(session=session),
         statuses=STATUSES,
         channel=str(channel_id) if channel_id else "",
