@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Platform = Literal["x", "instagram", "facebook"]
 PLATFORMS: tuple[Platform, ...] = ("x", "instagram", "facebook")
@@ -52,7 +52,13 @@ class ArticleContent:
 
 
 class ChannelSettings(BaseModel):
-    """Per-channel rendering and scheduling settings (stored as JSON on the channel)."""
+    """Per-channel rendering and scheduling settings (stored as JSON on the channel).
+
+    Unknown keys are refused (a misspelt setting must not be silently dropped); settings read
+    back from storage go through :meth:`from_stored`, which tolerates keys of older versions.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     template: str | None = Field(
         default=None,
@@ -68,6 +74,11 @@ class ChannelSettings(BaseModel):
     requires_approval: bool = False
     image_fit: Literal["pad", "crop"] = "pad"
     brand_color: str = "#0b3d91"
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any] | None) -> ChannelSettings:
+        """The settings stored on a channel; keys this version does not know are ignored."""
+        return cls.model_validate(data or {}, extra="ignore")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from adapters.base import ArticleContent
 
@@ -36,7 +38,26 @@ Text = Annotated[str, StringConstraints(max_length=200_000)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class ArticleIn(BaseModel):
+def refuse_nul(value: Any) -> Any:
+    """Refuse a string (or a list's string) holding NUL, which PostgreSQL text cannot store.
+
+    NUL is the only character a database refuses: PostgreSQL stores every other control
+    character, and unpaired surrogates are already refused by pydantic's ``str``.
+    """
+    items = value if isinstance(value, list) else [value]
+    if any(isinstance(item, str) and "\x00" in item for item in items):
+        raise PydanticCustomError("nul_character", "must not contain NUL characters")
+    return value
+
+
+class StorableInput(BaseModel):
+    """Input that will be stored: no string field may hold NUL (one rule for every intake path:
+    webhook, API, CLI and feeds all validate through :class:`ArticleIn`)."""
+
+    _no_nul = field_validator("*", mode="before")(refuse_nul)
+
+
+class ArticleIn(StorableInput):
     """One published article, as the CMS describes it (see README, "Article JSON")."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)

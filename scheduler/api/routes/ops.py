@@ -26,6 +26,7 @@ from scheduler.api.deps import (
     require,
 )
 from scheduler.api.errors import ApiError
+from scheduler.api.paging import Cursor
 from scheduler.api.schemas.ops import (
     PROBLEMS,
     AuditPage,
@@ -80,7 +81,6 @@ ChannelFilter = Annotated[
     ),
 ]
 ErrorClass = Annotated[str | None, Query(pattern=r"^[a-z_]{1,30}$")]
-Cursor = Annotated[str | None, Query(max_length=300, description="From the previous page")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
