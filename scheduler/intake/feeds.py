@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from scheduler.db.engine import session_scope
 from scheduler.intake.articles import ingest_article
 from scheduler.intake.htmltext import html_to_text
-from scheduler.intake.schemas import InvalidInput, parse_article
+from scheduler.intake.schemas import ArticleIn, InvalidInput, parse_article
 from scheduler.models import Article, FeedSource, utcnow
 from scheduler.runtime.logs import get_logger
 
@@ -287,7 +287,7 @@ def _ingest_entries(
     result: PollResult,
     now: datetime,
 ) -> None:
-    items: dict[str, dict[str, Any]] = {}
+    items: dict[str, ArticleIn] = {}
     for index, entry in enumerate(entries):
         item = entry_article(entry, source=feed.source, language=language, now=now)
         key = item.get("external_id")
@@ -298,7 +298,15 @@ def _ingest_entries(
         elif item["published_at"] < now - MAX_ITEM_AGE:
             result.stale += 1
         else:
-            items[key] = item
+            # Validated before any query: a feed is untrusted text (feedparser's lenient parser
+            # passes "&#0;" through as NUL, which PostgreSQL refuses even in a WHERE clause).
+            try:
+                items[key] = parse_article(
+                    {**item, "published_at": item["published_at"].isoformat()}
+                )
+            except InvalidInput as exc:
+                shown = key if key.isprintable() else repr(key)
+                result.invalid.append(f"item {shown}: {'; '.join(exc.errors)}")
     if not items:
         return
     known = set(
@@ -309,13 +317,8 @@ def _ingest_entries(
         ).all()
     )
     result.known += len(known)
-    for key, item in items.items():
+    for key, data in items.items():
         if key in known:
-            continue
-        try:
-            data = parse_article({**item, "published_at": item["published_at"].isoformat()})
-        except InvalidInput as exc:
-            result.invalid.append(f"item {key}: {'; '.join(exc.errors)}")
             continue
         # Revision 1, explicitly: a feed item seen again is never a new revision.
         outcome = ingest_article(session=session, data=data, actor="feed", revision=1, now=now)
