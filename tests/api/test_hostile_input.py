@@ -208,3 +208,41 @@ def test_a_stored_channel_with_a_retired_setting_still_loads_and_renders(
     r = api.client.post("/api/v1/articles", json=article_json, headers=admin)
     assert r.status_code == 201, r.text
     assert len(r.json()["posts"]) == 3
+
+
+def test_openapi_documents_problem_json_errors_body_refusals_and_cursor_limits(
+    api: ApiHarness,
+) -> None:
+    doc = api.client.get("/openapi.json").json()
+    problem_ref = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert "500" in responses, (method, path)
+            for code, response in responses.items():
+                if code[0] in "45":
+                    assert response["content"] == {"application/problem+json": problem_ref}
+            if "requestBody" in operation:
+                assert {"400", "413", "415"} <= set(responses), (method, path)
+    webhook = doc["paths"]["/api/v1/webhooks/articles"]["post"]
+    assert "application/json" in webhook["requestBody"]["content"]
+    for path in ("/api/v1/posts", "/api/v1/articles", "/api/v1/deliveries", "/api/v1/audit"):
+        [cursor] = [p for p in doc["paths"][path]["get"]["parameters"] if p["name"] == "cursor"]
+        text = cursor["schema"]["anyOf"][0]
+        assert (text["maxLength"], text["pattern"]) == (120, "^[A-Za-z0-9_-]+$")
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+
+
+def test_cursor_outside_the_documented_limits_is_a_422(api: ApiHarness) -> None:
+    for cursor in ("A" * 121, "not/base64!"):
+        r = api.client.get(
+            "/api/v1/posts", params={"cursor": cursor}, headers=api.headers("editor")
+        )
+        problem(r, 422, "Invalid input")
+
+
+def test_times_and_flags_must_have_their_documented_json_types(api: ApiHarness) -> None:
+    editor = api.headers("editor")
+    problem(api.client.get("/api/v1/posts?to=0.5", headers=editor), 422, "Invalid input")
+    r = api.client.put("/api/v1/sources/desk/approval", json={"required": 0}, headers=editor)
+    problem(r, 422, "Invalid input")

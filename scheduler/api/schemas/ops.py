@@ -10,6 +10,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from adapters.base import ChannelSettings
+from scheduler.api.schemas.fields import LINE_PATTERN, NAME_PATTERN, Documented, IsoText
+from scheduler.intake.schemas import stripped_not_blank
 from scheduler.models import PlatformName, Role
 
 
@@ -41,23 +43,39 @@ def _zone(value: str) -> str:
 
 Reason = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    StringConstraints(min_length=1, max_length=500),
+    AfterValidator(stripped_not_blank),
     AfterValidator(_printable),
+    Documented(pattern=NAME_PATTERN),
 ]
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(stripped_not_blank),
     AfterValidator(_printable),
+    Documented(pattern=NAME_PATTERN),
 ]
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
-TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_zone)]
+UtcDatetime = Annotated[AwareDatetime, IsoText, AfterValidator(_utc)]
+TimeZone = Annotated[
+    str,
+    StringConstraints(max_length=64),
+    AfterValidator(_zone),
+    Documented(enum=sorted(_zones())),
+]
 CredentialName = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
 ]
 CredentialValue = Annotated[
-    str, StringConstraints(min_length=1, max_length=4000), AfterValidator(_printable)
+    str,
+    StringConstraints(min_length=1, max_length=4000),
+    AfterValidator(_printable),
+    Documented(pattern=LINE_PATTERN),
 ]
-Credentials = Annotated[dict[CredentialName, CredentialValue], Field(min_length=1, max_length=20)]
+Credentials = Annotated[
+    dict[CredentialName, CredentialValue],
+    Field(min_length=1, max_length=20),
+    Documented(additionalProperties=False),
+]
 
 _STRICT = ConfigDict(extra="forbid")
 
