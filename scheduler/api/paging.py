@@ -1,4 +1,5 @@
-"""The ``cursor`` query parameter of every paged list, with the limits the decoder enforces."""
+"""Query parameters of the paged lists: ``cursor`` with the limits the decoder enforces, and
+the ``channel`` filter."""
 
 from __future__ import annotations
 
@@ -20,3 +21,9 @@ Cursor = Annotated[
         description="next_cursor of the previous page (opaque; base64url)",
     ),
 ]
+
+#: A platform name or a channel id (a UUID, hyphenated or as 32 hex digits).
+CHANNEL_FILTER_PATTERN = (
+    r"^(x|instagram|facebook|[0-9a-fA-F]{32}"
+    r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+)

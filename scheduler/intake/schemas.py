@@ -103,6 +103,10 @@ def refuse_nul(value: Any) -> Any:
     return value
 
 
+#: The largest revision the database stores (an SQL INTEGER); a CMS never comes near it.
+MAX_REVISION = 2**31 - 1
+
+
 class StorableInput(BaseModel):
     """Input that will be stored: no string field may hold NUL (one rule for every intake path:
     webhook, API, CLI and feeds all validate through :class:`ArticleIn`)."""
@@ -134,7 +138,7 @@ class ArticleIn(StorableInput):
     priority: Literal["normal", "breaking"] = "normal"
     #: The CMS's revision number; when given, intake is idempotent on (source, external_id,
     #: revision).  Not part of the content (see ``content()`` and ``content_hash``).
-    revision: Annotated[int, Field(ge=1), JSON_INTEGER] | None = None
+    revision: Annotated[int, Field(ge=1, le=MAX_REVISION), JSON_INTEGER] | None = None
 
     def content(self, *, revision: int = 1) -> ArticleContent:
         """The adapter-facing view of this article."""

@@ -4,6 +4,7 @@ NUL characters, bodies that are not JSON, unknown channel settings; 405 names ev
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -246,3 +247,25 @@ def test_times_and_flags_must_have_their_documented_json_types(api: ApiHarness) 
     problem(api.client.get("/api/v1/posts?to=0.5", headers=editor), 422, "Invalid input")
     r = api.client.put("/api/v1/sources/desk/approval", json={"required": 0}, headers=editor)
     problem(r, 422, "Invalid input")
+
+
+def test_revision_beyond_what_the_database_stores_is_a_422_not_a_500(
+    api: ApiHarness, article_json: dict[str, Any]
+) -> None:
+    article = {**article_json, "revision": 2**40}
+    r = api.client.post("/api/v1/articles", json=article, headers=api.headers("editor"))
+    assert problem(r, 422, "Invalid input")["errors"][0].startswith("revision: ")
+    problem(signed(api, envelope(article)), 422, "Invalid input")
+    assert stored(api) == {"articles": 0, "posts": 0, "receipts": 0}
+
+
+def test_channel_filter_that_is_neither_platform_nor_uuid_is_refused_by_its_pattern(
+    api: ApiHarness,
+) -> None:
+    doc = api.client.get("/openapi.json").json()
+    [channel] = [
+        p for p in doc["paths"]["/api/v1/posts"]["get"]["parameters"] if p["name"] == "channel"
+    ]
+    pattern = channel["schema"]["anyOf"][0]["pattern"]
+    assert re.fullmatch(pattern, "424052-A56eEE6AE0bcBDbCCCdDDab9beD4") is None
+    assert re.fullmatch(pattern, "c296409d-111e-2a3b-8c4d-0123456789ab")

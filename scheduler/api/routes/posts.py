@@ -17,7 +17,7 @@ from fastapi import APIRouter, Body, Path, Query, Response
 
 from scheduler.api.deps import EditorDep, SessionDep, SettingsDep
 from scheduler.api.errors import ApiError
-from scheduler.api.paging import Cursor
+from scheduler.api.paging import CHANNEL_FILTER_PATTERN, Cursor
 from scheduler.api.schemas.ops import PROBLEMS, Problem
 from scheduler.api.schemas.posts import (
     ARTICLE_BODY,
@@ -71,7 +71,7 @@ ChannelFilter = Annotated[
     str | None,
     Query(
         description="Platform (x, instagram, facebook) or a channel id",
-        pattern=r"^(x|instagram|facebook|[0-9a-fA-F-]{32,36})$",
+        pattern=CHANNEL_FILTER_PATTERN,
     ),
 ]
 
