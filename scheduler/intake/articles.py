@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from adapters.base import ArticleContent
 from scheduler.channels import ChannelRow, channel_rows, channel_settings
-from scheduler.intake.schemas import ArticleIn
+from scheduler.intake.schemas import MAX_REVISION, ArticleIn, InvalidInput
 from scheduler.models import (
     RERENDERABLE_POST_STATUSES,
     Article,
@@ -244,6 +244,9 @@ def _ingest(
             article=article, created=False, changed=False, posts_created=posts, duplicate=True
         )
 
+    if revision is None and article.revision >= MAX_REVISION:
+        # The database column is an SQL INTEGER: refuse rather than overflow on update.
+        raise InvalidInput([f"revision: the article is at the highest revision ({MAX_REVISION})"])
     before = {"revision": article.revision, "title": article.title}
     article.revision = revision or article.revision + 1
     _apply(article, data)

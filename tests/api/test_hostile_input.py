@@ -257,6 +257,14 @@ def test_revision_beyond_what_the_database_stores_is_a_422_not_a_500(
     assert problem(r, 422, "Invalid input")["errors"][0].startswith("revision: ")
     problem(signed(api, envelope(article)), 422, "Invalid input")
     assert stored(api) == {"articles": 0, "posts": 0, "receipts": 0}
+    # At the highest revision, a changed article without one cannot take the next number.
+    top = {**article_json, "revision": 2**31 - 1}
+    assert api.client.post("/api/v1/articles", json=top, headers=api.headers("editor")).is_success
+    changed = {**article_json, "title": "Changed"}
+    r = api.client.post("/api/v1/articles", json=changed, headers=api.headers("editor"))
+    assert problem(r, 422, "Invalid input")["errors"] == [
+        "revision: the article is at the highest revision (2147483647)"
+    ]
 
 
 def test_channel_filter_that_is_neither_platform_nor_uuid_is_refused_by_its_pattern(
