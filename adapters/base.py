@@ -27,9 +27,9 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
 from adapters.slot_spec import parse_slot_spec
 
@@ -85,8 +85,26 @@ class ChannelRouting(BaseModel):
         return cleaned
 
 
+def _json_integer(value: Any) -> Any:
+    # JSON Schema's "integer" includes 5.0 but not "5" or true; pydantic's lax int takes all.
+    if isinstance(value, str | bool):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+#: Annotated metadata for an integer as JSON Schema means it (5 or 5.0; not "5", not true).
+#: Put it after the bounds, so the schema keeps them as minimum/maximum.
+JSON_INTEGER = BeforeValidator(_json_integer)
+
+
 class ChannelSettings(BaseModel):
-    """Per-channel rendering and scheduling settings (stored as JSON on the channel)."""
+    """Per-channel rendering and scheduling settings (stored as JSON on the channel).
+
+    Unknown keys are refused (a misspelt setting must not be silently dropped); settings read
+    back from storage go through :meth:`from_stored`, which tolerates keys of older versions.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     template: str | None = Field(
         default=None,
@@ -94,12 +112,13 @@ class ChannelSettings(BaseModel):
         "section, author, link_in_bio. Default depends on the platform.",
     )
     hashtags: list[str] = Field(default_factory=list, description="Always-added hashtags")
-    tags_as_hashtags: bool = True
-    max_hashtags: int | None = Field(default=None, ge=0, le=30)
+    # StrictBool and JSON_INTEGER: 0 is not false and "5" is not 5 (as the schema says).
+    tags_as_hashtags: StrictBool = True
+    max_hashtags: Annotated[int, Field(ge=0, le=30), JSON_INTEGER] | None = None
     utm_campaign: str = "newsrelay"
     link_in_bio: str = "Link in bio."
-    delay_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60)
-    requires_approval: bool = False
+    delay_minutes: Annotated[int, Field(ge=0, le=7 * 24 * 60), JSON_INTEGER] = 0
+    requires_approval: StrictBool = False
     image_fit: Literal["pad", "crop"] = "pad"
     brand_color: str = "#0b3d91"
     # --- channel policy, enforced by the dispatcher when it claims due posts ---
@@ -136,6 +155,11 @@ class ChannelSettings(BaseModel):
         if value is not None:
             parse_slot_spec(value)  # raises ValueError with a sentence naming the bad key/time
         return value
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any] | None) -> ChannelSettings:
+        """The settings stored on a channel; keys this version does not know are ignored."""
+        return cls.model_validate(data or {}, extra="ignore", strict=False)
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,7 @@ def channel_credentials(channel: Channel, *, settings: Settings) -> dict[str, st
 
 def channel_settings(channel: Channel | ChannelRow) -> ChannelSettings:
     """The channel's rendering and scheduling settings."""
-    return ChannelSettings.model_validate(channel.settings or {})
+    return ChannelSettings.from_stored(channel.settings)
 
 
 def set_channel_status(

@@ -68,7 +68,14 @@ def test_preview_one_channel_prints_a_readable_preview(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("{not json", "not valid UTF-8 JSON"),
+        ("{not json", "not valid JSON"),
+        (b"\xff\xfe{}", "not valid UTF-8"),
+        ("[" * 10_000 + "]" * 10_000, "JSON nested deeper than 32 levels"),
+        (
+            '{"source": "a", "external_id": "1", "url": "https://a.example/x", '
+            '"title": "a\\u0000b", "published_at": "2025-11-03T16:35:00+05:00"}',
+            "title: must not contain NUL characters",
+        ),
         ('{"source": "a", "title": "t"}', "external_id: required field is missing"),
         (
             '{"source": "a", "external_id": "1", "url": "https://a.example/x", "title": "t", '
@@ -78,10 +85,10 @@ def test_preview_one_channel_prints_a_readable_preview(tmp_path: Path) -> None:
     ],
 )
 def test_articles_add_refuses_bad_input_and_writes_nothing(
-    tmp_path: Path, content: str, expected: str
+    tmp_path: Path, content: str | bytes, expected: str
 ) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text(content)
+    bad.write_bytes(content if isinstance(content, bytes) else content.encode())
     result = run_cli("articles", "add", str(bad), data_dir=tmp_path / "data")
     assert result.returncode == 2
     assert expected in result.stderr

@@ -7,7 +7,8 @@ from fastapi.staticfiles import StaticFiles
 
 from config import Settings, get_settings
 from scheduler.api.errors import install_error_handlers
-from scheduler.api.limits import BodyLimitMiddleware
+from scheduler.api.limits import BodyLimitMiddleware, JsonBodyMiddleware
+from scheduler.api.openapi import install_openapi
 from scheduler.api.probes import install_probes
 from scheduler.api.routes import admin as routes_admin
 from scheduler.api.routes import alerts as routes_alerts
@@ -31,6 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # The last added runs first: the size limit bounds what the JSON check reads.
+    app.add_middleware(JsonBodyMiddleware, prefix=API_PREFIX + "/")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
 
     @app.get("/healthz", tags=["health"])
@@ -50,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     install_web(app, settings, api_prefix=API_PREFIX)
+    install_openapi(app)
 
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     # Platforms (and the sandbox) fetch fitted images from here: the public media base URL.

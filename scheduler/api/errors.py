@@ -8,9 +8,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from scheduler.errors import NotFound
+from scheduler.intake.jsonbody import MalformedJson
 from scheduler.intake.schemas import InvalidInput
 from scheduler.runtime.logs import get_logger
 
@@ -58,6 +61,17 @@ def _validation_lines(exc: RequestValidationError) -> list[str]:
     return lines
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route on this path.  Starlette builds its 405 from the first route
+    that matches the path only, but GET and POST on one path are two routes here."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):  # included routers, flattened
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error as problem+json."""
 
@@ -79,8 +93,15 @@ def install_error_handlers(app: FastAPI) -> None:
             errors=exc.errors,
         )
 
+    @app.exception_handler(MalformedJson)
+    async def _malformed(_: Request, exc: MalformedJson) -> JSONResponse:
+        return problem(400, "Malformed body", f"The body is not usable JSON: {exc.reason}.")
+
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            detail = "The body is not valid JSON; nothing was changed."
+            return problem(400, "Malformed body", detail)
         return problem(
             422,
             "Invalid input",
@@ -89,19 +110,21 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         titles = {
+            400: "Malformed body",
             401: "Unauthorized",
             403: "Forbidden",
             404: "Not found",
             405: "Method not allowed",
             413: "Request too large",
+            415: "Unsupported media type",
         }
         return problem(
-            exc.status_code,
-            titles.get(exc.status_code, "Error"),
-            str(exc.detail),
-            headers=getattr(exc, "headers", None),
+            exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), headers=headers
         )
 
     @app.exception_handler(Exception)

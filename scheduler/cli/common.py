@@ -44,6 +44,7 @@ def parse_role(value: str) -> Any:
 
 
 def read_article_file(path: Path) -> Any:
+    from scheduler.intake.jsonbody import MalformedJson, load_json
     from scheduler.intake.schemas import InvalidInput, parse_article
 
     if not path.is_file():
@@ -51,9 +52,9 @@ def read_article_file(path: Path) -> Any:
     if path.stat().st_size > 2 * 1024 * 1024:
         fail(f"{path}: larger than 2 MiB; an article JSON is far smaller")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        fail(f"{path}: not valid UTF-8 JSON ({exc})")
+        data = load_json(path.read_bytes())
+    except MalformedJson as exc:
+        fail(f"{path}: {exc.reason}")
     try:
         return parse_article(data)
     except InvalidInput as exc:

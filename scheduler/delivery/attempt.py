@@ -133,7 +133,7 @@ def _refresh_stale(
     payload = render_for_channel(
         article_content(article),  # type: ignore[arg-type]
         snap.platform,
-        ChannelSettings.model_validate(raw_settings or {}),
+        ChannelSettings.from_stored(raw_settings),
         settings=settings,
         client=client,
     )

@@ -116,7 +116,7 @@ def set_approval_required(
     """
     channel = get_channel(session=session, channel_id=channel_id)
     before = channel_requires_approval(channel)
-    data = ChannelSettings.model_validate(channel.settings or {})
+    data = ChannelSettings.from_stored(channel.settings)
     data.requires_approval = required
     channel.settings = data.model_dump()
     session.add(channel)

@@ -22,7 +22,7 @@ from scheduler.channels import ChannelRow, channel_rows
 from scheduler.editorial.lifecycle import RERENDERABLE
 from scheduler.intake.routing import NO_ROUTE_NOTE, cancel_unrouted, routed_channels
 from scheduler.intake.rows import article_row, post_row
-from scheduler.intake.schemas import ArticleIn
+from scheduler.intake.schemas import MAX_REVISION, ArticleIn, InvalidInput
 from scheduler.models import (
     Article,
     ArticleState,
@@ -228,6 +228,9 @@ def _ingest(
             note=note,
         )
 
+    if revision is None and article.revision >= MAX_REVISION:
+        # The database column is an SQL INTEGER: refuse rather than overflow on update.
+        raise InvalidInput([f"revision: the article is at the highest revision ({MAX_REVISION})"])
     before = {"revision": article.revision, "title": article.title}
     article.revision = revision or article.revision + 1
     _apply(article, data)

@@ -1,10 +1,9 @@
 """RSS/Atom polling: the fallback trigger for a CMS that cannot call the webhook.
 
-Each due feed is claimed with a compare-and-set on ``next_poll_at`` (so scheduler replicas never
-poll the same feed twice), fetched with a conditional GET outside any transaction, parsed with
-feedparser, and each new item goes through :func:`scheduler.intake.articles.ingest_article` with an
-explicit revision, so a repeated item is a no-op.  A broken feed is recorded on its
-:class:`FeedSource` and retried with back-off; polling never raises into the ticker.
+Each due feed is claimed with a compare-and-set on ``next_poll_at`` (replicas never poll one
+feed twice), fetched with a conditional GET outside any transaction, parsed with feedparser; each
+new item goes through ``ingest_article`` with an explicit revision (a repeat is a no-op).  A broken
+feed is recorded on its :class:`FeedSource` and retried with back-off; polling never raises.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from scheduler.db.engine import session_scope
 from scheduler.errors import NotFound
 from scheduler.intake.articles import ingest_article
 from scheduler.intake.htmltext import html_to_text, strip_cms_boilerplate
-from scheduler.intake.schemas import MAX_TAGS, InvalidInput, parse_article
+from scheduler.intake.schemas import MAX_TAGS, ArticleIn, InvalidInput, parse_article
 from scheduler.models import Article, FeedSource, clip_text, utcnow
 from scheduler.runtime.logs import get_logger
 
@@ -305,7 +304,7 @@ def _ingest_entries(
     result: PollResult,
     now: datetime,
 ) -> None:
-    items: dict[str, dict[str, Any]] = {}
+    items: dict[str, ArticleIn] = {}
     for index, entry in enumerate(entries):
         item = entry_article(entry, source=feed.source, language=language, now=now)
         key = item.get("external_id")
@@ -316,7 +315,14 @@ def _ingest_entries(
         elif item["published_at"] < now - MAX_ITEM_AGE:
             result.stale += 1
         else:
-            items[key] = item
+            # Validated before any query: feedparser passes "&#0;" through as NUL (PG refuses it).
+            try:
+                items[key] = parse_article(
+                    {**item, "published_at": item["published_at"].isoformat()}
+                )
+            except InvalidInput as exc:
+                shown = key if key.isprintable() else repr(key)
+                result.invalid.append(f"item {shown}: {'; '.join(exc.errors)}")
     if not items:
         return
     known = set(
@@ -327,13 +333,8 @@ def _ingest_entries(
         ).all()
     )
     result.known += len(known)
-    for key, item in items.items():
+    for key, data in items.items():
         if key in known:
-            continue
-        try:
-            data = parse_article({**item, "published_at": item["published_at"].isoformat()})
-        except InvalidInput as exc:
-            result.invalid.append(f"item {key}: {'; '.join(exc.errors)}")
             continue
         # Revision 1, explicitly: a feed item seen again is never a new revision.
         outcome = ingest_article(session=session, data=data, actor="feed", revision=1, now=now)

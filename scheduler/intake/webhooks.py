@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 import uuid
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import ConfigDict, StringConstraints, ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -30,7 +29,8 @@ from config import Settings
 from scheduler.db.engine import session_scope
 from scheduler.editorial.lifecycle import RERENDERABLE
 from scheduler.intake.articles import PostRef, content_hash, ingest_article
-from scheduler.intake.schemas import InvalidInput, field_errors, parse_article
+from scheduler.intake.jsonbody import load_json
+from scheduler.intake.schemas import InvalidInput, StorableInput, field_errors, parse_article
 from scheduler.intake.wordpress import is_wordpress_post, wordpress_article, wordpress_event
 from scheduler.models import (
     Article,
@@ -136,7 +136,7 @@ def verify_signature(
     return digest.lower()
 
 
-class _ArticleRef(BaseModel):
+class _ArticleRef(StorableInput):
     model_config = ConfigDict(extra="ignore")
 
     source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -152,11 +152,9 @@ class _Event:
 
 
 def parse_event(body: bytes, *, wordpress_source: str) -> _Event:
-    """The event and article JSON in a body: our envelope or a WordPress post object."""
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput([f"(body): not valid UTF-8 JSON ({exc})"]) from None
+    """The event and article JSON in a body: our envelope or a WordPress post object.
+    Raises ``MalformedJson`` (not JSON, or too deep) or :class:`InvalidInput` (not an event)."""
+    data = load_json(body)
     if not isinstance(data, dict):
         raise InvalidInput(["(body): expected a JSON object"])
     if is_wordpress_post(data):
@@ -187,8 +185,8 @@ def receive_webhook(
 ) -> WebhookOutcome:
     """Authenticate one webhook request and apply its event, all in one transaction.
 
-    Raises :class:`WebhooksDisabled`, :class:`WebhookRefused` or :class:`InvalidInput`; in each
-    case nothing is stored.
+    Raises :class:`WebhooksDisabled`, :class:`WebhookRefused`, ``MalformedJson`` or
+    :class:`InvalidInput`; in each case nothing is stored.
     """
     if settings.webhook_secret is None or not settings.webhook_secret.get_secret_value():
         raise WebhooksDisabled("webhooks are disabled: set NEWSRELAY_WEBHOOK_SECRET")

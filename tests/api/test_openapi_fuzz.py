@@ -1,10 +1,15 @@
 """Property-based fuzzing of the whole OpenAPI document with schemathesis, as an admin on a
-real PostgreSQL database (it refuses NUL characters, so it finds more than SQLite would): no
-input may produce a 5xx, and every documented response must match its schema."""
+real PostgreSQL database (it refuses NUL characters, so it finds more than SQLite would), with
+every one of schemathesis' checks on valid and invalid data: no 5xx, every status, media type,
+header and body as documented, valid input accepted and invalid input refused, 405 with Allow.
+
+``NEWSRELAY_FUZZ_EXAMPLES`` raises the number of examples per operation for a deeper local run.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -15,7 +20,8 @@ import pytest
 import schemathesis
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.generation import GenerationMode
 from sqlalchemy.engine import Engine
 
 from config import Settings
@@ -65,19 +71,33 @@ def _document_app() -> Any:
 schema = schemathesis.openapi.from_asgi("/openapi.json", _document_app()).exclude(
     path="/api/v1/deliveries/stream"
 )
+schema.config.generation.update(modes=list(GenerationMode))  # valid and invalid data
+load_all_checks()
+ALL_CHECKS = CHECKS.get_all()
+#: Operations with a rule relative to the clock, which no static schema can state ("within a
+#: year from now", "in the future"): a schema-valid time outside it is refused with 422.
+CLOCK_RULES = {
+    "POST /api/v1/posts/{post_id}/schedule",
+    "POST /api/v1/pause",
+    "POST /api/v1/channels/{channel_id}/pause",
+}
+EXAMPLES = int(os.environ.get("NEWSRELAY_FUZZ_EXAMPLES", "20"))
 
 
 @schema.parametrize()
 @settings(
-    max_examples=20,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-def test_api_never_answers_5xx_and_matches_its_documented_schemas(
+def test_api_answers_as_documented_under_every_schemathesis_check(
     case: Any, fuzz_api: ApiHarness
 ) -> None:
+    checks = ALL_CHECKS
+    # A cursor is opaque: one that fits the documented pattern but that this API never issued
+    # is refused with 422 by design, so "valid data is accepted" cannot hold for it.
+    if (case.query and case.query.get("cursor")) or case.operation.label in CLOCK_RULES:
+        checks = [c for c in ALL_CHECKS if c.__name__ != "positive_data_acceptance"]
     case.call_and_validate(
-        app=fuzz_api.client.app,
-        headers=fuzz_api.headers("admin"),
-        checks=[not_a_server_error, response_schema_conformance],
+        app=fuzz_api.client.app, headers=fuzz_api.headers("admin"), checks=checks
     )

@@ -127,7 +127,11 @@ def test_replayed_request_is_refused_and_changes_nothing(
 ) -> None:
     body = json.dumps({"event": "published", "article": article_json}).encode()
     ts = int(time.time())
-    headers = {"X-Newsrelay-Timestamp": str(ts), "X-Newsrelay-Signature": sign(SECRET, ts, body)}
+    headers = {
+        "X-Newsrelay-Timestamp": str(ts),
+        "X-Newsrelay-Signature": sign(SECRET, ts, body),
+        "Content-Type": "application/json",
+    }
     assert client.post(URL, content=body, headers=headers).status_code == 201
     after_first = counts(db)
     r = client.post(URL, content=body, headers=headers)

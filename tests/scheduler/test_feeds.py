@@ -378,3 +378,23 @@ def test_a_feed_trickled_one_byte_at_a_time_fails_at_its_deadline(
             assert feed.last_error == result.error
     finally:
         slow.stop()
+
+
+def test_items_with_nul_characters_are_skipped_with_a_reason_and_the_rest_ingested(
+    engine: Engine, channels: None, server: FeedServer, client: httpx.Client
+) -> None:
+    # XML forbids NUL, but feedparser's lenient parser passes "&#0;" through as U+0000.
+    now = utcnow()
+    nul_guid = rss_item(6, at=now).replace("desk-6", "desk-6&#0;")
+    nul_author = rss_item(7, at=now, extra="<author>desk&#0;@example.com</author>")
+    server.routes["/feed.xml"] = Route(body=rss(nul_guid, nul_author, rss_item(3, at=now)))
+    feed_id = _feed(engine, f"{server.base_url}/feed.xml", now=now)
+
+    result = poll_feed(engine=engine, feed_id=feed_id, client=client, now=now)
+
+    assert (result.outcome, result.new) == ("fetched", 1)
+    assert sorted(result.invalid) == [
+        "item 'desk-6\\x00': external_id: must not contain NUL characters",
+        "item desk-7: author: must not contain NUL characters",
+    ]
+    assert set(_articles(engine)) == {"desk-3"}

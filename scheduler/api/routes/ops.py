@@ -27,6 +27,7 @@ from scheduler.api.deps import (
     require,
 )
 from scheduler.api.errors import ApiError
+from scheduler.api.paging import CHANNEL_FILTER_PATTERN, Cursor
 from scheduler.api.schemas.ops import (
     PROBLEMS,
     AuditPage,
@@ -75,11 +76,10 @@ ChannelFilter = Annotated[
     str | None,
     Query(
         description="Platform (x, instagram, facebook) or a channel id",
-        pattern=r"^(x|instagram|facebook|[0-9a-fA-F-]{32,36})$",
+        pattern=CHANNEL_FILTER_PATTERN,
     ),
 ]
 ErrorClass = Annotated[str | None, Query(pattern=r"^[a-z_]{1,30}$")]
-Cursor = Annotated[str | None, Query(max_length=300, description="From the previous page")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 

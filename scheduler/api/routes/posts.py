@@ -17,6 +17,7 @@ from fastapi import APIRouter, Body, Path, Query, Response
 
 from scheduler.api.deps import EditorDep, SessionDep, SettingsDep
 from scheduler.api.errors import ApiError
+from scheduler.api.paging import CHANNEL_FILTER_PATTERN, Cursor
 from scheduler.api.schemas.ops import PROBLEMS, Problem
 from scheduler.api.schemas.posts import (
     ARTICLE_BODY,
@@ -63,14 +64,11 @@ REFUSED: dict[int | str, dict[str, Any]] = {
 ACTION = {**NOT_FOUND, **REFUSED}
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200)")]
-Cursor = Annotated[
-    str | None, Query(max_length=500, description="next_cursor of the previous page")
-]
 ChannelFilter = Annotated[
     str | None,
     Query(
         description="Platform (x, instagram, facebook) or a channel id",
-        pattern=r"^(x|instagram|facebook|[0-9a-fA-F-]{32,36})$",
+        pattern=CHANNEL_FILTER_PATTERN,
     ),
 ]
 

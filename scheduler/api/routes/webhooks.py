@@ -10,11 +10,30 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler.api.deps import EngineDep, SettingsDep
 from scheduler.api.errors import ApiError
-from scheduler.intake.webhooks import WebhookRefused, WebhooksDisabled, receive_webhook
+from scheduler.intake.webhooks import EVENTS, WebhookRefused, WebhooksDisabled, receive_webhook
 
 router = APIRouter(tags=["webhooks"])
 
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+#: The route reads the raw body (the signature covers its bytes), so FastAPI cannot infer it.
+_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": '{event, article} (README "Article JSON") or a WordPress '
+                    "post object",
+                    "properties": {
+                        "event": {"type": "string", "enum": list(EVENTS)},
+                        "article": {"type": "object"},
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 @router.post(
@@ -26,6 +45,7 @@ _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
         422: {"description": "Invalid article fields; nothing stored", **_PROBLEM},
         503: {"description": "No webhook secret configured", **_PROBLEM},
     },
+    openapi_extra=_BODY,
 )
 async def article_webhook(request: Request, settings: SettingsDep, engine: EngineDep) -> Any:
     """Article published / updated / unpublished in the CMS (our JSON or a WordPress post).

@@ -15,6 +15,8 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from adapters.base import ChannelSettings
 from scheduler.access.keys import KeyOut
+from scheduler.api.schemas.fields import LINE_PATTERN, NAME_PATTERN, Documented, IsoText
+from scheduler.intake.schemas import stripped_not_blank
 from scheduler.models import PlatformName, Role
 from scheduler.ops.audit import AuditEventOut
 from scheduler.ops.channel_health import ChannelHealth
@@ -50,23 +52,39 @@ def _zone(value: str) -> str:
 
 Reason = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    StringConstraints(min_length=1, max_length=500),
+    AfterValidator(stripped_not_blank),
     AfterValidator(_printable),
+    Documented(pattern=NAME_PATTERN),
 ]
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(stripped_not_blank),
     AfterValidator(_printable),
+    Documented(pattern=NAME_PATTERN),
 ]
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
-TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_zone)]
+UtcDatetime = Annotated[AwareDatetime, IsoText, AfterValidator(_utc)]
+TimeZone = Annotated[
+    str,
+    StringConstraints(max_length=64),
+    AfterValidator(_zone),
+    Documented(enum=sorted(_zones())),
+]
 CredentialName = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
 ]
 CredentialValue = Annotated[
-    str, StringConstraints(min_length=1, max_length=4000), AfterValidator(_printable)
+    str,
+    StringConstraints(min_length=1, max_length=4000),
+    AfterValidator(_printable),
+    Documented(pattern=LINE_PATTERN),
 ]
-Credentials = Annotated[dict[CredentialName, CredentialValue], Field(min_length=1, max_length=20)]
+Credentials = Annotated[
+    dict[CredentialName, CredentialValue],
+    Field(min_length=1, max_length=20),
+    Documented(additionalProperties=False),
+]
 
 __all__ = [
     "PROBLEMS",

@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from scheduler.api.schemas.fields import TEXT_PATTERN, Documented, IsoText
 from scheduler.editorial.actions import MAX_TEXT_LENGTH
 from scheduler.editorial.approvals import MAX_RULE_SOURCE_LENGTH
 from scheduler.editorial.newsdesk import ArticleDetail, ArticleSummary
@@ -61,9 +62,12 @@ def _aware_utc(value: datetime) -> datetime:
 
 
 PostText = Annotated[
-    str, StringConstraints(max_length=MAX_TEXT_LENGTH), AfterValidator(_no_control_characters)
+    str,
+    StringConstraints(max_length=MAX_TEXT_LENGTH),
+    AfterValidator(_no_control_characters),
+    Documented(pattern=TEXT_PATTERN),
 ]
-AwareTime = Annotated[datetime, AfterValidator(_aware_utc)]
+AwareTime = Annotated[datetime, IsoText, AfterValidator(_aware_utc)]
 Source = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f/]+$")
 ]
@@ -95,7 +99,7 @@ class ApprovalIn(BaseModel):
     """Whether posts need an editor's approval before they go out."""
 
     model_config = _STRICT
-    required: bool
+    required: StrictBool
 
 
 #: The article JSON (README "Article JSON"), documented from the model intake validates with.
