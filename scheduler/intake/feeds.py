@@ -108,8 +108,7 @@ def get_feed(*, session: Session, name: str) -> FeedSource:
 
 
 def retry_delay(failures: int, interval_seconds: int) -> timedelta:
-    """Back-off after ``failures`` consecutive failures: from a minute up to an hour (or the
-    feed's own interval if longer)."""
+    """Back-off after ``failures`` failures in a row: a minute up to an hour (or the interval)."""
     base = min(60.0, float(interval_seconds))
     cap = max(3600.0, float(interval_seconds))
     # Doubling with equal jitter, so that feeds failing together do not retry in lockstep.
