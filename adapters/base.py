@@ -29,7 +29,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 from adapters.slot_spec import parse_slot_spec
 
@@ -57,6 +66,29 @@ class ArticleContent:
     priority: Literal["normal", "breaking"] = "normal"
 
 
+#: A source, section or tag name in routing rules (blank names are refused by the validator).
+RoutingName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+_DAY = "(mon|tue|wed|thu|fri|sat|sun)"
+#: Posting slots by days.  Validated by ``parse_slot_spec`` (whose refusals name the bad key or
+#: time); the schema states the same rule: day keys (mon, mon-fri, mon,wed) and 24-hour times.
+SlotSpec = Annotated[
+    dict[str, list[str]],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": {"pattern": rf"^{_DAY}(-{_DAY})?(,{_DAY}(-{_DAY})?)*$"},
+            "additionalProperties": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 48,
+                "items": {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"},
+            },
+        }
+    ),
+]
+
+
 class ChannelRouting(BaseModel):
     """Which articles a channel takes (empty lists: every article).
 
@@ -67,11 +99,11 @@ class ChannelRouting(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sources: list[str] = Field(default_factory=list, max_length=200)
-    sections: list[str] = Field(default_factory=list, max_length=200)
-    tags_any: list[str] = Field(default_factory=list, max_length=200)
-    exclude_sections: list[str] = Field(default_factory=list, max_length=200)
-    exclude_tags: list[str] = Field(default_factory=list, max_length=200)
+    sources: list[RoutingName] = Field(default_factory=list, max_length=200)
+    sections: list[RoutingName] = Field(default_factory=list, max_length=200)
+    tags_any: list[RoutingName] = Field(default_factory=list, max_length=200)
+    exclude_sections: list[RoutingName] = Field(default_factory=list, max_length=200)
+    exclude_tags: list[RoutingName] = Field(default_factory=list, max_length=200)
 
     @field_validator("sources", "sections", "tags_any", "exclude_sections", "exclude_tags")
     @classmethod
@@ -122,26 +154,24 @@ class ChannelSettings(BaseModel):
     image_fit: Literal["pad", "crop"] = "pad"
     brand_color: str = "#0b3d91"
     # --- channel policy, enforced by the dispatcher when it claims due posts ---
-    min_interval_seconds: int = Field(
-        default=0, ge=0, le=24 * 3600, description="Least time between two posts; 0 for none"
+    min_interval_seconds: Annotated[int, Field(ge=0, le=24 * 3600), JSON_INTEGER] = Field(
+        default=0, description="Least time between two posts; 0 for none"
     )
-    daily_cap: int | None = Field(
-        default=None, ge=1, le=10_000, description="Posts per calendar day in the channel's zone"
+    daily_cap: Annotated[int, Field(ge=1, le=10_000), JSON_INTEGER] | None = Field(
+        default=None, description="Posts per calendar day in the channel's zone"
     )
-    slots: dict[str, list[str]] | None = Field(
+    slots: SlotSpec | None = Field(
         default=None,
         description='Fixed local posting times, e.g. {"mon-fri": ["08:00", "12:30"], '
         '"sat-sun": ["10:00"]}; a normal post takes the next free slot (one per slot)',
     )
-    stale_after_minutes: int = Field(
+    stale_after_minutes: Annotated[int, Field(ge=1, le=30 * 24 * 60), JSON_INTEGER] = Field(
         default=360,
-        ge=1,
-        le=30 * 24 * 60,
         description="A post still unsent this long after it was due (and its article "
         "published) expires instead of publishing old news",
     )
-    breaking_keeps_spacing: bool = False
-    breaking_skips_approval: bool = False
+    breaking_keeps_spacing: StrictBool = False
+    breaking_skips_approval: StrictBool = False
     breaking_prefix: str = Field(default="BREAKING:", max_length=40)
     routing: ChannelRouting = Field(
         default_factory=ChannelRouting,
@@ -153,6 +183,10 @@ class ChannelSettings(BaseModel):
     @classmethod
     def _valid_slots(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
         if value is not None:
+            if not value:
+                return None  # {} says "no slots", as null does
+            if not value:
+                return None  # {} says "no slots", as null does
             parse_slot_spec(value)  # raises ValueError with a sentence naming the bad key/time
         return value
 

@@ -81,6 +81,9 @@ CLOCK_RULES = {
     "POST /api/v1/pause",
     "POST /api/v1/channels/{channel_id}/pause",
 }
+#: Operations with a rule relative to what is stored: an article's revision only grows, so once
+#: an earlier example stored it at the highest revision, an unnumbered update is refused (422).
+STATE_RULES = {"POST /api/v1/articles"}
 EXAMPLES = int(os.environ.get("NEWSRELAY_FUZZ_EXAMPLES", "20"))
 
 
@@ -96,7 +99,9 @@ def test_api_answers_as_documented_under_every_schemathesis_check(
     checks = ALL_CHECKS
     # A cursor is opaque: one that fits the documented pattern but that this API never issued
     # is refused with 422 by design, so "valid data is accepted" cannot hold for it.
-    if (case.query and case.query.get("cursor")) or case.operation.label in CLOCK_RULES:
+    if (
+        case.query and case.query.get("cursor")
+    ) or case.operation.label in CLOCK_RULES | STATE_RULES:
         checks = [c for c in ALL_CHECKS if c.__name__ != "positive_data_acceptance"]
     case.call_and_validate(
         app=fuzz_api.client.app, headers=fuzz_api.headers("admin"), checks=checks

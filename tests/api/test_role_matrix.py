@@ -91,7 +91,8 @@ TABLE: dict[tuple[str, str], Rule] = {
     ),
     # Connecting accounts: the sandbox's apps are the defaults, so starting works (201).
     ("POST", "/api/v1/admin/channels/connect/{platform}"): rule(expect=(201,)),
-    ("GET", "/api/v1/admin/channels/connect/{platform}/{connection_id}"): rule(expect=(404,)),
+    ("GET", "/api/v1/admin/channels/connect/x/{connection_id}"): rule(expect=(404,)),
+    ("GET", "/api/v1/admin/channels/connect/meta/{connection_id}"): rule(expect=(404,)),
     ("POST", "/api/v1/admin/channels/connect/meta/{connection_id}"): rule(
         body={"pages": ["100000000000001"]}, expect=(404,)
     ),

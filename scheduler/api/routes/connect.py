@@ -78,11 +78,9 @@ def connect_start(
     }
 
 
-@router.get("/{platform}/{connection_id}", response_model=ConnectionOut, responses=_ERRORS)
-def connect_status(
-    platform: ConnectPlatform, connection_id: uuid.UUID, session: SessionDep, principal: AdminDep
+def _status(
+    platform: str, connection_id: uuid.UUID, session: SessionDep, principal: AdminDep
 ) -> dict[str, Any]:
-    """The connection's progress, its Meta choices, and the channels it made."""
     try:
         row = get_connection(session=session, connection_id=connection_id, actor=principal.actor)
     except ConnectionNotFound as exc:
@@ -90,6 +88,24 @@ def connect_status(
     if row.platform != platform:
         raise ApiError(404, "Not found", f"no {platform} connection {connection_id}")
     return connection_view(row)
+
+
+# One route per platform (not /{platform}/{id}), so that the Meta path's GET and POST are one
+# documented path and a 405's Allow header names exactly what the document says.
+@router.get("/x/{connection_id}", response_model=ConnectionOut, responses=_ERRORS)
+def connect_status_x(
+    connection_id: uuid.UUID, session: SessionDep, principal: AdminDep
+) -> dict[str, Any]:
+    """The X connection's progress and the channel it made."""
+    return _status("x", connection_id, session, principal)
+
+
+@router.get("/meta/{connection_id}", response_model=ConnectionOut, responses=_ERRORS)
+def connect_status_meta(
+    connection_id: uuid.UUID, session: SessionDep, principal: AdminDep
+) -> dict[str, Any]:
+    """The Meta connection's progress, the Pages offered, and the channels it made."""
+    return _status("meta", connection_id, session, principal)
 
 
 def _channel_out(result: LinkResult) -> dict[str, Any]:
