@@ -35,9 +35,10 @@ class Terminal:
         self.leader, self.follower = pty.openpty()
         self.seen = b""
 
-    def expect(self, text: str, timeout: float = 60) -> None:
+    def expect(self, text: str, timeout: float = 60, times: int = 1) -> None:
+        """Wait until ``text`` has appeared ``times`` times (a prompt asked again counts anew)."""
         deadline = time.monotonic() + timeout
-        while text.encode() not in self.seen:
+        while self.seen.count(text.encode()) < times:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(f"{text!r} never appeared; the terminal shows:\n{self.text}")
@@ -87,8 +88,10 @@ def test_first_run_at_a_terminal_creates_the_admin_with_a_hidden_password(tmp_pa
         term.expect("Repeat the password: ")
         term.type("short")
         term.expect("at least 10 characters; try again.")
+        # Type only once the prompt is shown again: keys typed earlier are echoed by the terminal.
+        term.expect("Password (at least 10 characters): ", times=2)
         term.type(PASSWORD)
-        term.expect("Repeat the password: ", timeout=10)
+        term.expect("Repeat the password: ", timeout=10, times=2)
         term.type(PASSWORD)
         term.expect(f"Admin chief created. Sign in at http://127.0.0.1:{port}/login")
     finally:
