@@ -3,12 +3,14 @@ the prompt logic itself with injected streams."""
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import pty
 import select
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -26,6 +28,11 @@ from scheduler.runtime.first_run import greet_first_start
 from tests.utils.stack import ROOT, free_port
 
 PASSWORD = "a-long-enough-secret"
+
+
+def _own_terminal() -> None:
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 class Terminal:
@@ -74,7 +81,9 @@ def test_first_run_at_a_terminal_creates_the_admin_with_a_hidden_password(tmp_pa
         stdin=term.follower,
         stdout=term.follower,
         stderr=term.follower,
-        start_new_session=True,
+        # A session of its own whose controlling terminal is the pty, as in a real terminal:
+        # getpass then turns echo off on /dev/tty (without one it falls back to echoing stdin).
+        preexec_fn=_own_terminal,
     )
     os.close(term.follower)
     try:
