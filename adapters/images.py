@@ -3,20 +3,16 @@
 The card itself is drawn by :mod:`adapters.cards`.
 
 Instagram takes a JPEG of at most 8 MB, aspect 4:5 (0.8) to 1.91:1, 320-1440 px wide, sRGB
-(PLATFORMS.md section 3.3), fetched by Meta from a public URL, so fitted images go to the
-:class:`MediaStore`.  Downloading (SSRF checks, the checked address pinned, the deadline and
-the per-server shares) is :mod:`adapters.image_fetch`.
+(PLATFORMS.md section 3.3), fetched by Meta from a public URL, so fitted images go to a media
+store (:mod:`adapters.media_store`).  Downloading (SSRF checks, the checked address pinned, the
+deadline and the per-server shares) is :mod:`adapters.image_fetch`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
-import os
-import tempfile
 import warnings
-from pathlib import Path
 from typing import Literal
 
 import httpx
@@ -33,12 +29,14 @@ from adapters.image_fetch import (
     Resolver,
     fetch_image,
 )
+from adapters.media_store import LocalMediaStore, MediaStore
 
 __all__ = [
     "CARD_SIZE",
     "FetchGate",
     "ImagePolicy",
     "ImageServerBusy",
+    "LocalMediaStore",
     "MediaStore",
     "fetch_image",
     "fit_for_instagram",
@@ -54,27 +52,6 @@ IG_MAX_BYTES = 8 * 1024 * 1024
 JPEG_QUALITIES = (88, 80, 70, 60, 50)
 # Far above any real photo (a 50 MP camera); refuses decompression bombs before decoding.
 MAX_PIXELS = 60_000_000
-
-
-class MediaStore:
-    """Content-addressed JPEG files under ``root``, served at ``base_url``."""
-
-    def __init__(self, root: Path, base_url: str) -> None:
-        self.root = Path(root)
-        self.base_url = base_url.rstrip("/")
-
-    def save_jpeg(self, data: bytes, *, width: int, height: int) -> MediaItem:
-        """Store ``data`` as ``<sha256>.jpg`` (idempotent) and describe it."""
-        name = hashlib.sha256(data).hexdigest() + ".jpg"
-        self.root.mkdir(parents=True, exist_ok=True)
-        path = (self.root / name).resolve()
-        if not path.exists():
-            # Write then rename, so a platform never fetches a half-written file.
-            fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".part")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        return MediaItem(url=f"{self.base_url}/{name}", path=str(path), width=width, height=height)
 
 
 # --- fitting ----------------------------------------------------------------------------------

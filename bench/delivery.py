@@ -25,7 +25,7 @@ import redis
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from adapters.images import MediaStore, headline_card
+from adapters.images import LocalMediaStore, headline_card
 from bench.claim_policy import claim_time_with_policies
 from bench.common import (
     Processes,
@@ -51,7 +51,7 @@ def create_posts(
     engine: Any, settings: Settings, n: int, tag: str, platforms: list[str]
 ) -> list[uuid.UUID]:
     """n rendered posts spread over the three channels, scheduled far in the future."""
-    store = MediaStore(settings.media_dir, settings.resolved_media_base_url)
+    store = LocalMediaStore(settings.media_dir, settings.resolved_media_base_url)
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     card = store.save_jpeg(headline_card("Benchmark"), width=1080, height=1350)
     later = utcnow() + timedelta(days=1)

@@ -140,6 +140,28 @@ class AlertSettings(BaseModel):
         return bool(self.webhook_url) or bool(self.smtp_host and self.email_to)
 
 
+class MediaSettings(BaseModel):
+    """The media store: a local folder (one host) or an S3-compatible bucket (several hosts)."""
+
+    store: Literal["local", "s3"] = "local"
+    #: Objects stay at least this long after their last save (Instagram containers live 24 h).
+    retention_hours: float = Field(default=48.0, ge=24, le=24 * 365)
+    sweep_interval_seconds: float = Field(default=3600.0, gt=0)
+    s3_bucket: str | None = None
+    s3_prefix: str = "media/"
+    #: Unset for AWS; the server's URL for MinIO, Ceph, R2 and other S3-compatible stores.
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _bucket_named(self) -> MediaSettings:
+        if self.store == "s3" and not self.s3_bucket:
+            raise ValueError("NEWSRELAY_MEDIA__S3_BUCKET must be set when the media store is s3")
+        return self
+
+
 class Settings(BaseSettings):
     """All of newsrelay's configuration."""
 
@@ -192,6 +214,7 @@ class Settings(BaseSettings):
     images: ImageSettings = Field(default_factory=ImageSettings)
     feeds: FeedSettings = Field(default_factory=FeedSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
 
     #: X tokens expiring within this many seconds are refreshed by the scheduler's token job,
     #: which runs every ``token_refresh_interval_seconds``; Meta tokens' expiry is re-read with
@@ -313,6 +336,10 @@ def check_media_base_url(
         return
     url = settings.resolved_media_base_url
     named = "NEWSRELAY_MEDIA_BASE_URL" + ("" if settings.media_base_url else " (unset)")
+    if settings.media.store == "s3" and not settings.media_base_url:
+        if not settings.media.s3_endpoint_url:
+            return  # presigned URLs on AWS S3's own public https endpoint
+        url, named = settings.media.s3_endpoint_url, "NEWSRELAY_MEDIA__S3_ENDPOINT_URL"
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
         raise MediaUrlRefused(

@@ -7,20 +7,20 @@ from pathlib import Path
 import pytest
 
 from config import Settings
-from config.settings import MediaUrlRefused, check_media_base_url
+from config.settings import MediaSettings, MediaUrlRefused, check_media_base_url
 from scheduler.runtime.bootstrap import ensure_ready
 
 PUBLIC = {"media.example.com": ["93.184.215.14"], "cdn.example.com": ["2606:2800:21f:cb07::1"]}
 
 
-def _prod(tmp_path: Path, media: str | None, **kw: str) -> Settings:
+def _prod(tmp_path: Path, media_url: str | None, **kw: object) -> Settings:
     return Settings(
         environment="production",
         data_dir=tmp_path,
         secret_key="a-long-random-production-secret",
         database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
         broker_url="redis://127.0.0.1:6379/15",
-        media_base_url=media,
+        media_base_url=media_url,
         **kw,  # type: ignore[arg-type]
     )
 
@@ -70,3 +70,23 @@ def test_start_up_stops_before_touching_the_database(tmp_path: Path) -> None:
     with pytest.raises(MediaUrlRefused, match="NEWSRELAY_MEDIA_BASE_URL"):
         ensure_ready(settings)
     assert not (tmp_path / "db.sqlite").exists()
+
+
+def test_s3_store_is_checked_at_its_endpoint_and_aws_itself_is_accepted(tmp_path: Path) -> None:
+    private = _prod(
+        tmp_path,
+        None,
+        public_base_url="http://127.0.0.1:8000",
+        media=MediaSettings(
+            store="s3", s3_bucket="m", s3_endpoint_url="https://internal.example.com"
+        ),
+    )
+    with pytest.raises(MediaUrlRefused, match=r"^NEWSRELAY_MEDIA__S3_ENDPOINT_URL: .*10\.1\.2\.3"):
+        check_media_base_url(private, resolve=_resolve)
+    aws = _prod(
+        tmp_path,
+        None,
+        public_base_url="http://127.0.0.1:8000",
+        media=MediaSettings(store="s3", s3_bucket="m"),
+    )
+    check_media_base_url(aws, resolve=_resolve)  # presigned URLs on AWS's public endpoint

@@ -55,7 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_web(app, settings, api_prefix=API_PREFIX)
     install_openapi(app)
 
-    settings.media_dir.mkdir(parents=True, exist_ok=True)
-    # Platforms (and the sandbox) fetch fitted images from here: the public media base URL.
-    app.mount("/media", StaticFiles(directory=settings.media_dir), name="media")
+    if settings.media.store == "local":
+        settings.media_dir.mkdir(parents=True, exist_ok=True)
+        # Platforms (and the sandbox) fetch fitted images from here: the public media base URL.
+        app.mount("/media", StaticFiles(directory=settings.media_dir), name="media")
     return app

@@ -30,13 +30,13 @@ from adapters.images import (
     FetchGate,
     ImagePolicy,
     ImageServerBusy,
-    MediaStore,
     prepare_instagram_image,
 )
 from config import Settings
 from scheduler.channels import channel_settings
 from scheduler.db.engine import session_scope
 from scheduler.editorial.approvals import source_requires_approval
+from scheduler.editorial.media_store import media_store
 from scheduler.intake.articles import article_content
 from scheduler.models import Article, Channel, ChannelStatus, Post, PostStatus, utcnow
 
@@ -59,12 +59,6 @@ def image_policy(settings: Settings) -> ImagePolicy:
 PROCESS_FETCH_GATE = FetchGate()
 #: A format task holds its post's lease this much longer than its own deadline.
 LEASE_MARGIN = timedelta(seconds=10)
-
-
-def media_store(settings: Settings) -> MediaStore:
-    """The media store under the data dir, served at the public media base URL."""
-    settings.media_dir.mkdir(parents=True, exist_ok=True)
-    return MediaStore(settings.media_dir, settings.resolved_media_base_url)
 
 
 def render_for_channel(

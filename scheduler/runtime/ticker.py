@@ -22,6 +22,7 @@ from scheduler.access.tokens import check_meta_tokens, refresh_due_x_tokens
 from scheduler.db.engine import make_engine
 from scheduler.delivery.dispatch import Sender, dispatch_tick
 from scheduler.delivery.reaper import reap_tick
+from scheduler.editorial.media_store import media_store
 from scheduler.intake.feeds import FETCH_TIMEOUT, poll_due_feeds
 from scheduler.ops.alerts import alert_tick
 from scheduler.runtime.logs import get_logger
@@ -46,6 +47,15 @@ def prune_embedded_broker(settings: Settings, *, older_than: timedelta) -> int:
             return int(result.rowcount or 0)
     finally:
         engine.dispose()
+
+
+def sweep_media(settings: Settings) -> int:
+    """Remove media older than the retention period (every replica may sweep: deletes of
+    content-addressed objects are idempotent)."""
+    removed = media_store(settings).sweep()
+    if removed:
+        log.info("media_swept", removed=removed)
+    return removed
 
 
 def _guard(name: str, fn: Any) -> Any:
@@ -85,7 +95,7 @@ def _add_token_jobs(sched: BackgroundScheduler, *, settings: Settings, engine: E
 
 def start_ticker(*, settings: Settings, engine: Engine, send: Sender) -> BackgroundScheduler:
     """Start the dispatcher, reaper/reconciler, feed-poll, token, alert (when a destination is
-    configured) and broker-prune jobs in a thread."""
+    configured), media-sweep and broker-prune jobs in a thread."""
     # A tick that overruns its interval is skipped by design (max_instances=1); not a warning.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     sched = BackgroundScheduler(
@@ -139,6 +149,11 @@ def start_ticker(*, settings: Settings, engine: Engine, send: Sender) -> Backgro
             IntervalTrigger(seconds=settings.alerts.interval_seconds),
             id="alerts",
         )
+    sched.add_job(
+        _guard("media_sweep", lambda: sweep_media(settings)),
+        IntervalTrigger(seconds=settings.media.sweep_interval_seconds),
+        id="media_sweep",
+    )
     if settings.embedded_broker:
         sched.add_job(
             _guard(

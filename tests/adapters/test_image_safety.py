@@ -19,7 +19,7 @@ from adapters.images import (
     FetchGate,
     ImagePolicy,
     ImageServerBusy,
-    MediaStore,
+    LocalMediaStore,
     fetch_image,
     prepare_instagram_image,
 )
@@ -82,7 +82,7 @@ def test_a_slow_image_falls_back_to_the_headline_card_with_the_reason(
     media, warnings = prepare_instagram_image(
         article,
         ChannelSettings(),
-        store=MediaStore(tmp_path, "http://media.example"),
+        store=LocalMediaStore(tmp_path, "http://media.example"),
         client=_client(),
         policy=policy,
     )

@@ -17,7 +17,7 @@ from adapters.base import ArticleContent, ChannelSettings
 from adapters.errors import ImageError
 from adapters.images import (
     ImagePolicy,
-    MediaStore,
+    LocalMediaStore,
     fetch_image,
     fit_for_instagram,
     headline_card,
@@ -324,7 +324,7 @@ def test_headline_card_never_crashes_on_any_unicode(title: str, color: str) -> N
 
 
 def test_media_store_is_content_addressed(tmp_path: Path) -> None:
-    store = MediaStore(tmp_path / "media", "https://cdn.example/media/")
+    store = LocalMediaStore(tmp_path / "media", "https://cdn.example/media/")
     item = store.save_jpeg(WIDE, width=1800, height=600)
     name = hashlib.sha256(WIDE).hexdigest() + ".jpg"
     assert item.url == f"https://cdn.example/media/{name}"
@@ -348,7 +348,7 @@ def _article(image_url: str | None) -> ArticleContent:
 def test_prepare_instagram_image_fits_and_stores_the_article_image(
     server: Server, tmp_path: Path
 ) -> None:
-    store = MediaStore(tmp_path, "https://cdn.example/m")
+    store = LocalMediaStore(tmp_path, "https://cdn.example/m")
     item, warnings = prepare_instagram_image(
         _article("https://img.example.com/wide.jpg"),
         ChannelSettings(image_fit="crop"),
@@ -375,7 +375,7 @@ def test_prepare_instagram_image_fits_and_stores_the_article_image(
 def test_prepare_instagram_image_falls_back_to_headline_card_with_a_warning(
     server: Server, tmp_path: Path, image_url: str | None, resolve: dict[str, list[str]], why: str
 ) -> None:
-    store = MediaStore(tmp_path, "https://cdn.example/m")
+    store = LocalMediaStore(tmp_path, "https://cdn.example/m")
     item, warnings = prepare_instagram_image(
         _article(image_url),
         ChannelSettings(),
