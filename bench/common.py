@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,3 +102,40 @@ def bench_env(**values: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT)
     env.update({f"NEWSRELAY_{k.upper()}": v for k, v in values.items()})
     return env
+
+
+def cpu_seconds(procs: list[Any]) -> float:
+    """User + system CPU of the worker processes so far (Linux /proc; 0 elsewhere)."""
+    total = 0.0
+    for p in procs:
+        try:
+            fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # utime, stime, cutime, cstime (a prefork pool's children count once they are reaped)
+        total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent busy, summed over its cores (Linux /proc/stat)."""
+    try:
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0
+    idle = fields[3] + fields[4]  # idle + iowait
+    # guest time is already counted in user/nice
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def is_up(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def machine_summary() -> str:
+    import platform
+
+    return f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"

@@ -5,6 +5,9 @@ Prints, in one run:
   * newsrelay's end-to-end deliveries/s against the sandbox with 100 ms platform latency;
   * dispatch lateness (attempt start minus scheduled_at), p50 and p99, for 1,000 posts due at
     the same moment and for a steady 50 posts/s (no channel policy: spacing off);
+  * the same burst through the naive design (bench/peer.py: a Celery task per post with eta),
+    and newsrelay's throughput and p99 lateness as ratios to it, with both machine CPU figures
+    (run with --platforms x for the issue's X-only comparison);
   * the dispatcher's claim time with every channel policy on, over a waiting backlog.
 
     .venv/bin/python bench/delivery.py [--posts 1000] [--concurrency 64]
@@ -30,11 +33,16 @@ from bench.claim_policy import claim_time_with_policies
 from bench.common import (
     Processes,
     bench_env,
+    cpu_seconds,
     free_port,
     fresh_pg_database,
+    is_up,
+    machine_busy_seconds,
+    machine_summary,
     percentile,
     wait_for,
 )
+from bench.peer import Figures, measure_peer
 from config import Settings
 from scheduler.db.engine import make_engine, session_scope
 from scheduler.delivery.dispatch import TaskMessage
@@ -206,16 +214,16 @@ def main() -> None:
                     )
 
             wait_for(worker_ready, timeout=60)
-            wait_for(lambda: _up(f"http://127.0.0.1:{sandbox_port}/_sandbox/health"), timeout=30)
-            wait_for(lambda: _up(f"http://127.0.0.1:{api_port}/healthz"), timeout=30)
+            wait_for(lambda: is_up(f"http://127.0.0.1:{sandbox_port}/_sandbox/health"), timeout=30)
+            wait_for(lambda: is_up(f"http://127.0.0.1:{api_port}/healthz"), timeout=30)
             print(
-                f"machine: {_machine()}; {args.workers} worker process(es), "
+                f"machine: {machine_summary()}; {args.workers} worker process(es), "
                 f"threads x{args.concurrency}; broker Redis; database PostgreSQL"
             )
 
             # 1. Celery's own no-op rate on the same broker and pool.
             app = make_celery(settings)
-            cpu0, machine0 = _cpu_seconds(workers), _machine_busy_seconds()
+            cpu0, machine0 = cpu_seconds(workers), machine_busy_seconds()
             t0 = time.perf_counter()
             # Sent the way the dispatcher sends deliveries (batches of its claim size).
             send = celery_sender(app)
@@ -230,8 +238,8 @@ def main() -> None:
                 lambda: r.llen("bench") == 0 and r.hlen("unacked") == 0, timeout=300, interval=0.01
             )
             noop_rate = args.noop / (time.perf_counter() - t0)
-            noop_cpu = (_cpu_seconds(workers) - cpu0) / args.noop
-            noop_machine = (_machine_busy_seconds() - machine0) / args.noop
+            noop_cpu = (cpu_seconds(workers) - cpu0) / args.noop
+            noop_machine = (machine_busy_seconds() - machine0) / args.noop
             print(
                 f"celery no-op tasks: {args.noop} in {args.noop / noop_rate:.2f} s "
                 f"= {noop_rate:.0f} tasks/s (worker CPU {noop_cpu * 1000:.2f} ms/task; "
@@ -255,14 +263,14 @@ def main() -> None:
             time.sleep(2)
             due = utcnow()
             others = {"sandbox": [sandbox], "scheduler": [scheduler], "api": [api]}
-            others0 = {k: _cpu_seconds(v) for k, v in others.items()}
-            cpu0, machine0 = _cpu_seconds(workers), _machine_busy_seconds()
+            others0 = {k: cpu_seconds(v) for k, v in others.items()}
+            cpu0, machine0 = cpu_seconds(workers), machine_busy_seconds()
             with session_scope(engine) as s:
                 s.execute(sa.update(Post).where(col(Post.id).in_(burst)).values(scheduled_at=due))
             _wait_settled(engine, "burst")
-            delivery_cpu = (_cpu_seconds(workers) - cpu0) / len(burst)
-            delivery_machine = (_machine_busy_seconds() - machine0) / len(burst)
-            others_cpu = {k: (_cpu_seconds(v) - others0[k]) / len(burst) for k, v in others.items()}
+            delivery_cpu = (cpu_seconds(workers) - cpu0) / len(burst)
+            delivery_machine = (machine_busy_seconds() - machine0) / len(burst)
+            others_cpu = {k: (cpu_seconds(v) - others0[k]) / len(burst) for k, v in others.items()}
             lateness, span, published, total = attempt_stats(engine, burst)
             rate = published / span
             print(
@@ -285,6 +293,10 @@ def main() -> None:
                 f"dispatch lateness, {total} due at once: p50 {percentile(lateness, 50):.3f} s, "
                 f"p99 {percentile(lateness, 99):.3f} s"
             )
+            ours = Figures(
+                rate, percentile(lateness, 50), percentile(lateness, 99), delivery_machine * 1000
+            )
+            compare_with_peer(procs, env, engine, settings, ours, args)
 
             # 3. A steady arrival rate.
             start = utcnow() + timedelta(seconds=2)
@@ -313,6 +325,35 @@ def main() -> None:
     r.flushdb()
 
 
+def compare_with_peer(
+    procs: Processes, env: dict[str, str], engine: Any, settings: Settings, ours: Figures, args: Any
+) -> None:
+    """The naive design (bench/peer.py) on the same burst, and newsrelay's figures as ratios."""
+    ids = create_posts(engine, settings, args.posts, "peer", ["x"])
+    with session_scope(engine) as s:  # drafts: newsrelay's dispatcher never takes them
+        s.execute(sa.update(Post).where(col(Post.id).in_(ids)).values(status=PostStatus.DRAFT))
+    peer = measure_peer(
+        procs,
+        env,
+        engine,
+        ids,
+        broker_url=args.redis_url,
+        x_url=settings.sandbox_url,
+        concurrency=args.concurrency,
+        machine_busy=machine_busy_seconds,
+    )
+    print(
+        f"peer (naive design: a task per post with eta, threads x{args.concurrency}, X only): "
+        f"{peer.rate:.0f} deliveries/s, lateness p50 {peer.p50:.3f} s, p99 {peer.p99:.3f} s, "
+        f"machine CPU {peer.machine_cpu_ms:.2f} ms/delivery"
+    )
+    print(
+        f"newsrelay / peer: throughput {ours.rate / peer.rate:.2f}x (target >= 1.00), "
+        f"burst p99 lateness {ours.p99 / peer.p99:.2f}x (target <= 1.00), "
+        f"machine CPU per delivery {ours.machine_cpu_ms:.2f} vs {peer.machine_cpu_ms:.2f} ms"
+    )
+
+
 def _wait_settled(engine: Any, tag: str) -> None:
     try:
         # The figures come from the attempts' own timestamps: the poll interval does not skew them.
@@ -325,48 +366,6 @@ def _wait_settled(engine: Any, tag: str) -> None:
                 )
             ).all()
         raise SystemExit(f"posts did not settle: {dict(counts)}") from None
-
-
-def _cpu_seconds(procs: list[Any]) -> float:
-    """User + system CPU of the worker processes so far (Linux /proc; 0 elsewhere)."""
-    import os
-
-    total = 0.0
-    for p in procs:
-        try:
-            fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # utime, stime, cutime, cstime (a prefork pool's children count once they are reaped)
-        total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
-def _machine_busy_seconds() -> float:
-    """CPU time the whole machine has spent busy, summed over its cores (Linux /proc/stat)."""
-    import os
-
-    try:
-        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except OSError:
-        return 0.0
-    idle = fields[3] + fields[4]  # idle + iowait
-    # guest time is already counted in user/nice
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _machine() -> str:
-    import os
-    import platform
-
-    return f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 if __name__ == "__main__":
