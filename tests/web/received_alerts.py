@@ -86,8 +86,8 @@ def received_webhook_page(url: str, headers: dict[str, str], body: bytes, *, sec
         f'<section class="card"><h2>POST /{escape(path)}</h2>{_facts(shown)}{check}</section>',
         "<section class=card><h2>Body (Slack-compatible JSON)</h2>"
         f"<pre>{escape(json.dumps(payload, indent=2, ensure_ascii=False))}</pre></section>",
-        f'<section class="card"><h2>The message, its mrkdwn rendered</h2><div class="slack">{blocks}</div>'
-        "</section>",
+        '<section class="card"><h2>The message, its mrkdwn rendered</h2>'
+        f'<div class="slack">{blocks}</div></section>',
     )
 
 
