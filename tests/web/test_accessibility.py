@@ -17,6 +17,7 @@ from tests.web.service import RunningService, variant
 pytestmark = pytest.mark.browser
 
 ARTICLE = variant("axe")
+PHONE = (390, 844)
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Checked:
     name: str
     path: str
     ready: Callable[[Page], None]
+    viewport: tuple[int, int] = (1280, 900)
 
 
 def _heading(text: str) -> Callable[[Page], None]:
@@ -51,6 +53,8 @@ PAGES = [
     Checked("channels", "/channels", _heading("Channels")),
     Checked("alerts", "/alerts", _heading("Alerts")),
     Checked("not found", "/articles/00000000-0000-0000-0000-000000000000", _not_found),
+    Checked("queue on a phone", "/", _heading("Queue"), PHONE),
+    Checked("article on a phone", "/articles/{article}", _three_cards, PHONE),
 ]
 
 
@@ -86,6 +90,8 @@ def test_the_login_page_has_no_serious_violation(browser: Browser, service: Runn
 def test_every_page_has_no_serious_violation(
     admin_page: Page, article_id: str, checked: Checked
 ) -> None:
+    width, height = checked.viewport
+    admin_page.set_viewport_size({"width": width, "height": height})
     admin_page.goto(checked.path.format(article=article_id))
     checked.ready(admin_page)
     assert_no_serious_violations(admin_page, checked.name)

@@ -19,6 +19,7 @@ from scheduler.channels import SANDBOX_ACCOUNTS
 from scheduler.models import PlatformName
 from tests.ops.alert_receivers import SmtpInbox, WebhookInbox, smtp_server, webhook_receiver
 from tests.utils.stack import wait_until
+from tests.web.axe import assert_no_serious_violations
 from tests.web.conftest import login, new_context, shot
 from tests.web.received_alerts import received_email_page, received_webhook_page
 from tests.web.service import PASSWORD, RunningService, variant
@@ -100,6 +101,8 @@ def test_the_kill_switch_alerts_once_shows_on_the_alerts_page_and_resolves_once(
     expect(page.locator("#open-title")).to_contain_text("Open")
     expect(page.locator(".page-head")).to_contain_text("email to oncall@desk.example")
     shot(page, "alerts.png")
+    # The pause banner and an open alert are on every page now: axe checks that state too.
+    assert_no_serious_violations(page, "alerts, publishing paused")
 
     page.get_by_role("button", name="Resume publishing").click()
     wait_until(lambda: len(_kill_switch_texts(hook)) >= 2, timeout=30)
