@@ -143,12 +143,12 @@ def start_ticker(*, settings: Settings, engine: Engine, send: Sender) -> Backgro
         id="feeds",
     )
     _add_token_jobs(sched, settings=settings, engine=engine)
-    if settings.alerts.enabled:
-        sched.add_job(
-            _guard("alerts", lambda: alert_tick(engine=engine, settings=settings)),
-            IntervalTrigger(seconds=settings.alerts.interval_seconds),
-            id="alerts",
-        )
+    # Also with no destination configured: the Alerts page then is where alerts are seen.
+    sched.add_job(
+        _guard("alerts", lambda: alert_tick(engine=engine, settings=settings)),
+        IntervalTrigger(seconds=settings.alerts.interval_seconds),
+        id="alerts",
+    )
     sched.add_job(
         _guard("media_sweep", lambda: sweep_media(settings)),
         IntervalTrigger(seconds=settings.media.sweep_interval_seconds),

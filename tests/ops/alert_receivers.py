@@ -81,10 +81,12 @@ def smtp_server(*, user: str, password: str) -> Iterator[SmtpInbox]:
 
 @dataclass
 class WebhookInbox:
-    """Bodies the receiver accepted (signature valid) and how many it refused."""
+    """Bodies the receiver accepted (signature valid) and how many it refused; ``raw`` keeps
+    each accepted request's headers and bytes as they arrived."""
 
     url: str
     accepted: list[dict[str, Any]] = field(default_factory=list)
+    raw: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     refused: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -110,6 +112,7 @@ def webhook_receiver(*, secret: str, path: str = "/hooks/alerts") -> Iterator[We
             with inbox.lock:
                 if valid:
                     inbox.accepted.append(json.loads(body))
+                    inbox.raw.append((dict(self.headers.items()), body))
                 else:
                     inbox.refused += 1
             self.send_response(200 if valid else 401)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,12 +43,31 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService
     svc.stop()
 
 
+def _fontconfig(tmp: Path) -> Path:
+    """The system's fonts plus the Noto fonts the headline cards use (Python packages), so
+    Urdu and Indic text in the pages renders on a machine without those fonts installed."""
+    from adapters.fonts import available_faces
+
+    dirs = "".join(
+        f"<dir>{d}</dir>" for d in sorted({str(f.path.parent) for f in available_faces()})
+    )
+    conf = tmp / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        f'<include ignore_missing="yes">/etc/fonts/fonts.conf</include>{dirs}'
+        f"<cachedir>{tmp / 'cache'}</cachedir></fontconfig>",
+        encoding="utf-8",
+    )
+    return conf
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (scripts/test does)")
+    env = {**os.environ, "FONTCONFIG_FILE": str(_fontconfig(tmp_path_factory.mktemp("fonts")))}
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, env=env)
         yield b
         b.close()
 
