@@ -94,8 +94,8 @@ def _add_token_jobs(sched: BackgroundScheduler, *, settings: Settings, engine: E
 
 
 def start_ticker(*, settings: Settings, engine: Engine, send: Sender) -> BackgroundScheduler:
-    """Start the dispatcher, reaper/reconciler, feed-poll, token, alert (when a destination is
-    configured), media-sweep and broker-prune jobs in a thread."""
+    """Start the dispatcher, reaper/reconciler, feed-poll, token, alert, media-sweep and
+    broker-prune jobs in a thread."""
     # A tick that overruns its interval is skipped by design (max_instances=1); not a warning.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     sched = BackgroundScheduler(
