@@ -94,7 +94,8 @@ def check_post_url(url: str, *, platform: str, settings: Settings) -> tuple[str,
     bases = PLATFORM_HOSTS.get(platform, ())
     if not _on_hosts(host, bases):
         hosts = " or ".join(bases)
-        raise PostUrlRefused(f"{host} is not {name}: a {name} post's address is on {hosts}")
+        article = "an" if name[:1] in "AEIOUX" else "a"
+        raise PostUrlRefused(f"{host} is not {name}: {article} {name} post's address is on {hosts}")
     if ":" in parts.netloc.rsplit("@", 1)[-1]:
         raise PostUrlRefused(f"must not name a port; copy the address {name} shows")
     if parts.path in ("", "/"):
