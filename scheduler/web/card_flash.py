@@ -2,8 +2,9 @@
 
 After an action on a post the browser returns to the post's card on its article page, scrolled
 down to it: a message at the top of the page would go unseen.  The action's flash is tagged with
-the post's id, and the article page shows it inside that card (announced, and focused by
-``post-result.js``); messages about the page as a whole stay at the top.
+the post's id, and the article page shows it inside that card, where the redirect's fragment
+points (the browser scrolls to the message and focuses it); messages about the page as a whole
+stay at the top.
 """
 
 from __future__ import annotations
@@ -20,6 +21,17 @@ def tag_flash(request: Request, post_id: uuid.UUID) -> None:
     pending = session_data(request).get("flash")
     if isinstance(pending, dict):
         pending["post"] = str(post_id)
+
+
+#: A refused input kept for the form to show again (the session cookie holds at most ~4 KB).
+MAX_KEPT_INPUT = 1000
+
+
+def keep_input(request: Request, value: str) -> None:
+    """Keep a refused form value with the pending flash, so the form shows it again to fix."""
+    pending = session_data(request).get("flash")
+    if isinstance(pending, dict):
+        pending["input"] = value[:MAX_KEPT_INPUT]
 
 
 def card_flash(

@@ -127,14 +127,15 @@ def back_to_post(
     request: Request, session: SessionDep, post_id: uuid.UUID, target: str | None = None
 ) -> RedirectResponse:
     """Back where the action was taken: the page named by ``target``, else the post's card on
-    its article page, where the card itself shows the flash (:func:`card_flash`)."""
+    its article page, which shows the flash (:func:`card_flash`).  The fragment names the
+    result: the browser scrolls to it and focuses the message, so a screen reader reads it."""
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return redirect(target)
     article_id = post_article_id(session=session, post_id=post_id)
     if article_id is None:
         return redirect("/")
     tag_flash(request, post_id)
-    return redirect(f"/articles/{article_id}#post-{post_id}")
+    return redirect(f"/articles/{article_id}#result-{post_id}")
 
 
 def _approved_words(post: Post) -> str:

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse
 from scheduler.api.deps import SessionDep, SettingsDep
 from scheduler.editorial.post_urls import MAX_URL_LENGTH
 from scheduler.editorial.recovery import mark_post_published, restore_post
+from scheduler.web.card_flash import keep_input
 from scheduler.web.deps import CsrfDep, EditorUser, flash
 from scheduler.web.routes.article import Refusals, back_to_post, flash_refusal
 
@@ -47,6 +48,7 @@ def mark_published(
         )
     except Refusals as exc:
         flash_refusal(request, exc)
+        keep_input(request, url)  # the editor fixes the address rather than pasting it again
     else:
         flash(request, "Marked as published; the card links to the post.")
     return back_to_post(request, session, post_id)
