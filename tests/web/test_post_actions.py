@@ -207,3 +207,24 @@ def test_mark_as_published_refuses_a_wrong_address_then_publishes_with_the_link(
     attempts = service.attempts(post.id)
     assert [str(a.status) for a in attempts] == ["succeeded"]
     assert "confirmed by user:editor" in (attempts[0].message or "")
+
+
+def test_ops_retry_a_needs_review_post_from_its_card_after_the_check_not_from_the_log(
+    ops_page: Page, service: RunningService
+) -> None:
+    ext, posts = _needs_review(service, "review-ops")
+    fb = posts["facebook"]
+    (attempt,) = service.attempts(fb.id)
+    page = ops_page
+    page.goto("/deliveries")
+    row = page.locator(f'tr[data-attempt="{attempt.id}"]')
+    expect(row).to_be_visible()
+    expect(row.get_by_role("button", name="Retry")).to_have_count(0)  # no blind retry here
+
+    page.goto(f"/articles/{fb.article_id}")
+    review = card(page, "facebook").get_by_role("region", name="Is this post on Facebook?")
+    expect(review.get_by_role("button", name="Mark as published")).to_have_count(0)  # editors'
+    review.get_by_label("I checked the account and the post is not there").check()
+    review.get_by_role("button", name="Retry").click()
+    expect(card(page, "facebook").locator(".card-flash")).to_contain_text("back on the schedule")
+    assert str(service.posts(ext)["facebook"].status) != "needs_review"
