@@ -339,15 +339,23 @@ def cancel_post(*, session: Session, post_id: uuid.UUID, actor: str) -> Post:
     return post
 
 
-def retry_post(*, session: Session, post_id: uuid.UUID, actor: str) -> Post:
+def retry_post(
+    *, session: Session, post_id: uuid.UUID, actor: str, checked_not_on_platform: bool = False
+) -> Post:
     """Send this one post again now (only this post: its article's other posts are untouched).
 
     For failed, cancelled, waiting or problem-free draft posts, and for posts in
-    ``needs_review`` once a person has checked the platform.  A post that needs approval and
-    has none goes to approval first.
+    ``needs_review`` once a person has checked the platform and says so with
+    ``checked_not_on_platform`` (such a post may be live: a blind retry could publish it twice).
+    A post that needs approval and has none goes to approval first.
     """
     post, article, channel = _load(session, post_id)
     _refuse_unless(post, RETRYABLE, "retried")
+    if post.status == PostStatus.NEEDS_REVIEW and not checked_not_on_platform:
+        raise PostActionRefused(
+            "This post may already be live: check the account first. If the post is not "
+            "there, confirm that you checked and retry; if it is, mark it as published."
+        )
     _refuse_problems(post, "retried")
     _refuse_unpublished(article, "retried")
     if channel.status == ChannelStatus.NEEDS_REAUTH:

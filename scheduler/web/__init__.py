@@ -15,6 +15,7 @@ from scheduler.web.routes import auth as routes_auth
 from scheduler.web.routes import channels as routes_channels
 from scheduler.web.routes import oauth_callback as routes_oauth_callback
 from scheduler.web.routes import ops as routes_ops
+from scheduler.web.routes import post_recovery as routes_post_recovery
 from scheduler.web.routes import queue as routes_queue
 from scheduler.web.session import WebSessionMiddleware
 
@@ -27,6 +28,7 @@ def install_web(app: FastAPI, settings: Settings, *, api_prefix: str) -> None:
         routes_auth,
         routes_queue,
         routes_article,
+        routes_post_recovery,
         routes_ops,
         routes_channels,
         routes_oauth_callback,

@@ -57,6 +57,10 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/posts/{post_id}/post-now"): rule(EDITOR, expect=(200, 409)),
     ("POST", "/api/v1/posts/{post_id}/cancel"): rule(EDITOR, expect=(200, 409)),
     ("POST", "/api/v1/posts/{post_id}/retry"): rule(EDITOR, expect=(200, 409)),
+    ("POST", "/api/v1/posts/{post_id}/restore"): rule(EDITOR, expect=(200, 409)),
+    ("POST", "/api/v1/posts/{post_id}/mark-published"): rule(
+        EDITOR, body={"url": "https://x.com/newsroom/status/1"}, expect=(200, 409)
+    ),
     ("GET", "/api/v1/articles"): rule(EDITOR),
     ("GET", "/api/v1/articles/{article_id}"): rule(EDITOR),
     ("POST", "/api/v1/articles"): rule(EDITOR, body=ARTICLE, expect=(200, 201)),

@@ -27,9 +27,11 @@ from scheduler.api.schemas.posts import (
     ArticleSubmitted,
     AwareTime,
     ChannelApproval,
+    MarkPublishedIn,
     PostDetail,
     PostPage,
     PostTextUpdate,
+    RetryIn,
     RuleSource,
     ScheduleIn,
     Source,
@@ -53,6 +55,7 @@ from scheduler.editorial.newsdesk import (
     list_articles,
     submit_article,
 )
+from scheduler.editorial.recovery import mark_post_published, restore_post
 from scheduler.models import PostStatus
 
 router = APIRouter(tags=["editor"], responses=PROBLEMS)
@@ -180,10 +183,51 @@ def cancel_post_route(post_id: uuid.UUID, session: SessionDep, principal: Editor
 
 
 @router.post("/posts/{post_id}/retry", response_model=PostDetail, responses=ACTION)
-def retry_post_route(post_id: uuid.UUID, session: SessionDep, principal: EditorDep) -> PostDetail:
-    """Send this post again now (only this post, never its article's other posts)."""
+def retry_post_route(
+    post_id: uuid.UUID,
+    session: SessionDep,
+    principal: EditorDep,
+    body: Annotated[RetryIn | None, Body()] = None,
+) -> PostDetail:
+    """Send this post again now (only this post, never its article's other posts).  A
+    needs_review post may already be live: it is retried only with
+    ``{"checked_not_on_platform": true}`` (409 otherwise)."""
+    checked = body.checked_not_on_platform if body is not None else False
     with _domain_errors():
-        retry_post(session=session, post_id=post_id, actor=principal.actor)
+        retry_post(
+            session=session, post_id=post_id, actor=principal.actor, checked_not_on_platform=checked
+        )
+        return get_post(session=session, post_id=post_id)
+
+
+@router.post("/posts/{post_id}/restore", response_model=PostDetail, responses=ACTION)
+def restore_post_route(post_id: uuid.UUID, session: SessionDep, principal: EditorDep) -> PostDetail:
+    """Undo an editor's cancel (within 10 minutes of it): the post returns to its state before;
+    one that was waiting to go out keeps its time if still ahead, else it becomes a draft
+    waiting for a new time."""
+    with _domain_errors():
+        restore_post(session=session, post_id=post_id, actor=principal.actor)
+        return get_post(session=session, post_id=post_id)
+
+
+@router.post("/posts/{post_id}/mark-published", response_model=PostDetail, responses=ACTION)
+def mark_published_route(
+    post_id: uuid.UUID,
+    body: MarkPublishedIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: EditorDep,
+) -> PostDetail:
+    """A person found a needs_review post live: record it published at its address (422 for an
+    address that is not the post's https page on its platform's host)."""
+    with _domain_errors():
+        mark_post_published(
+            session=session,
+            post_id=post_id,
+            url=body.url,
+            actor=principal.actor,
+            settings=settings,
+        )
         return get_post(session=session, post_id=post_id)
 
 

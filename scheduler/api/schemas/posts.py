@@ -17,6 +17,7 @@ from scheduler.api.schemas.fields import TEXT_PATTERN, Documented, IsoText
 from scheduler.editorial.actions import MAX_TEXT_LENGTH
 from scheduler.editorial.approvals import MAX_RULE_SOURCE_LENGTH
 from scheduler.editorial.newsdesk import ArticleDetail, ArticleSummary
+from scheduler.editorial.post_urls import MAX_URL_LENGTH
 from scheduler.editorial.queries import Attempts, AttemptSummary, PostDetail, PostSummary
 from scheduler.intake.schemas import ArticleIn
 
@@ -31,11 +32,13 @@ __all__ = [
     "Attempts",
     "AwareTime",
     "ChannelApproval",
+    "MarkPublishedIn",
     "PostDetail",
     "PostPage",
     "PostSummary",
     "PostText",
     "PostTextUpdate",
+    "RetryIn",
     "RuleSource",
     "ScheduleIn",
     "Source",
@@ -93,6 +96,30 @@ class ScheduleIn(BaseModel):
 
     model_config = _STRICT
     at: AwareTime = Field(description="ISO 8601 with an offset; a past time means now")
+
+
+class RetryIn(BaseModel):
+    """For a ``needs_review`` post: a person checked the account and the post is not there."""
+
+    model_config = _STRICT
+    checked_not_on_platform: StrictBool = Field(
+        default=False,
+        description="Required (true) to retry a needs_review post: it may already be live",
+    )
+
+
+class MarkPublishedIn(BaseModel):
+    """The address of the post a person found live on its platform."""
+
+    model_config = _STRICT
+    url: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=MAX_URL_LENGTH),
+        AfterValidator(_no_control_characters),
+    ] = Field(
+        description="The post's https address on its platform (x.com / twitter.com, "
+        "instagram.com, facebook.com; the sandbox outside production)"
+    )
 
 
 class ApprovalIn(BaseModel):

@@ -27,9 +27,11 @@ from scheduler.editorial.lifecycle import (
     SCHEDULABLE,
 )
 from scheduler.editorial.newsdesk import ArticleNotFound
+from scheduler.editorial.recovery import cancel_records
 from scheduler.intake.schemas import InvalidInput
 from scheduler.models import Channel, Post, PostStatus, utcnow
 from scheduler.web import clock
+from scheduler.web.card_flash import card_flash, tag_flash
 from scheduler.web.deps import ActionUser, CsrfDep, EditorUser, UserDep, flash, redirect, render
 from scheduler.web.queries import article_with_posts, post_article_id, post_channel_zone
 from scheduler.web.xcount import x_tlds
@@ -100,13 +102,18 @@ def article_page(
     if found is None:
         raise ArticleNotFound(f"There is no article with id {article_id}.")
     article, posts = found
+    views = [_view(p, c, settings) for p, c in posts]
+    page_flash, in_card = card_flash(request, {str(v.post.id) for v in views})
     return render(
         request,
         "article.html",
         session=session,
+        flash=page_flash,
+        card_flash=in_card,
+        cancels=cancel_records(session=session, posts=[v.post for v in views]),
         article=article,
         article_domain=urlsplit(article.url).hostname,
-        posts=[_view(p, c, settings) for p, c in posts],
+        posts=views,
         editable=EDITABLE,
         cancellable=CANCELLABLE,
         schedulable=SCHEDULABLE,
@@ -116,13 +123,19 @@ def article_page(
     )
 
 
-def _back(session: SessionDep, post_id: uuid.UUID, target: str | None = None) -> RedirectResponse:
+def back_to_post(
+    request: Request, session: SessionDep, post_id: uuid.UUID, target: str | None = None
+) -> RedirectResponse:
+    """Back where the action was taken: the page named by ``target``, else the post's card on
+    its article page, which shows the flash (:func:`card_flash`).  The fragment names the
+    result: the browser scrolls to it and focuses the message, so a screen reader reads it."""
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return redirect(target)
     article_id = post_article_id(session=session, post_id=post_id)
     if article_id is None:
         return redirect("/")
-    return redirect(f"/articles/{article_id}#post-{post_id}")
+    tag_flash(request, post_id)
+    return redirect(f"/articles/{article_id}#result-{post_id}")
 
 
 def _approved_words(post: Post) -> str:
@@ -133,11 +146,13 @@ def _approved_words(post: Post) -> str:
     return f"Approved; the post is now {str(post.status).replace('_', ' ')}."
 
 
-def _refused(request: Request, exc: Exception) -> None:
+def flash_refusal(request: Request, exc: Exception) -> None:
     flash(request, str(exc), kind="error")
 
 
 Refusals = (post_services.PostNotFound, post_services.PostActionRefused, InvalidInput)
+#: A confirmation checkbox: "yes" when ticked, absent otherwise.
+Confirmation = Annotated[str | None, Form(max_length=10)]
 
 
 @router.post("/posts/{post_id}/edit", dependencies=[CsrfDep])
@@ -154,7 +169,7 @@ def edit_text(
             session=session, post_id=post_id, text=text, actor=user.actor, settings=settings
         )
     except Refusals as exc:
-        _refused(request, exc)
+        flash_refusal(request, exc)
     else:
         if problems:
             flash(
@@ -165,7 +180,7 @@ def edit_text(
             )
         else:
             flash(request, "The text was saved.")
-    return _back(session, post_id)
+    return back_to_post(request, session, post_id)
 
 
 @router.post("/posts/{post_id}/approve", dependencies=[CsrfDep])
@@ -175,10 +190,10 @@ def approve(
     try:
         post = post_services.approve_post(session=session, post_id=post_id, actor=user.actor)
     except Refusals as exc:
-        _refused(request, exc)
+        flash_refusal(request, exc)
     else:
         flash(request, _approved_words(post))
-    return _back(session, post_id)
+    return back_to_post(request, session, post_id)
 
 
 @router.post("/posts/{post_id}/schedule", dependencies=[CsrfDep])
@@ -198,10 +213,10 @@ def schedule(
             session=session, post_id=post_id, at=when, actor=user.actor
         )
     except (*Refusals, ValueError) as exc:
-        _refused(request, exc)
+        flash_refusal(request, exc)
     else:
         flash(request, f"Scheduled for {clock.fmt_datetime(post.scheduled_at, tz)} ({tz}).")
-    return _back(session, post_id)
+    return back_to_post(request, session, post_id)
 
 
 @router.post("/posts/{post_id}/post-now", dependencies=[CsrfDep])
@@ -211,23 +226,34 @@ def post_now(
     try:
         post_services.post_now(session=session, post_id=post_id, actor=user.actor)
     except Refusals as exc:
-        _refused(request, exc)
+        flash_refusal(request, exc)
     else:
         flash(request, "The post goes out at the next dispatch, within seconds.")
-    return _back(session, post_id)
+    return back_to_post(request, session, post_id)
 
 
 @router.post("/posts/{post_id}/cancel", dependencies=[CsrfDep])
 def cancel(
-    post_id: uuid.UUID, request: Request, session: SessionDep, user: EditorUser
+    post_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    user: EditorUser,
+    confirm: Confirmation = None,
 ) -> RedirectResponse:
+    if confirm != "yes":
+        flash(
+            request,
+            "Tick \u201cYes, cancel this post\u201d to cancel it; nothing was changed.",
+            kind="error",
+        )
+        return back_to_post(request, session, post_id)
     try:
         post_services.cancel_post(session=session, post_id=post_id, actor=user.actor)
     except Refusals as exc:
-        _refused(request, exc)
+        flash_refusal(request, exc)
     else:
-        flash(request, "The post was cancelled; it will not be sent.")
-    return _back(session, post_id)
+        flash(request, "The post was cancelled; it will not be sent. You can undo this below.")
+    return back_to_post(request, session, post_id)
 
 
 @router.post("/posts/{post_id}/retry", dependencies=[CsrfDep])
@@ -237,11 +263,17 @@ def retry(
     session: SessionDep,
     user: ActionUser,
     next: Annotated[str | None, Form(max_length=2000)] = None,
+    checked: Confirmation = None,
 ) -> RedirectResponse:
     try:
-        post_services.retry_post(session=session, post_id=post_id, actor=user.actor)
+        post_services.retry_post(
+            session=session,
+            post_id=post_id,
+            actor=user.actor,
+            checked_not_on_platform=checked == "yes",
+        )
     except Refusals as exc:
-        _refused(request, exc)
+        flash_refusal(request, exc)
     else:
         flash(request, "The post is back on the schedule and goes out within seconds.")
-    return _back(session, post_id, next)
+    return back_to_post(request, session, post_id, next)

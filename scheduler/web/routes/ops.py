@@ -12,7 +12,7 @@ from adapters.errors import ErrorClass
 from scheduler.api.deps import SessionDep, SettingsDep
 from scheduler.channels import ChannelConflict, get_channel, mark_reconnected
 from scheduler.editorial.lifecycle import RETRYABLE
-from scheduler.models import AttemptStatus
+from scheduler.models import AttemptStatus, PostStatus
 from scheduler.ops.state import global_pause, lift_global_pause, set_global_pause
 from scheduler.web.deps import CsrfDep, OpsUser, env, flash, redirect, render
 from scheduler.web.queries import (
@@ -63,7 +63,8 @@ def _log_context(
         limit=LOG_SIZE,
     )
     statuses = post_statuses(session=session, post_ids=[r.post_id for r in rows])
-    retryable = {str(s) for s in RETRYABLE}
+    # A needs_review post may be live: it is retried from its card, once a person checked.
+    retryable = {str(s) for s in RETRYABLE} - {PostStatus.NEEDS_REVIEW.value}
     return {
         "rows": rows,
         "can_retry": {pid for pid, s in statuses.items() if s in retryable},
