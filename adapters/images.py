@@ -224,9 +224,7 @@ def prepare_instagram_image(
         language=article.language,
     )
     item = store.save_jpeg(card, width=CARD_SIZE[0], height=CARD_SIZE[1])
-    return item, [
-        f"{IMAGE_NOT_USED}({_as_clause(reason)}); a headline card was generated instead."
-    ]
+    return item, [f"{IMAGE_NOT_USED}({_as_clause(reason)}); a headline card was generated instead."]
 
 
 def is_image_note(note: str) -> bool:

@@ -29,7 +29,8 @@ _HOST_END = re.compile(r"[/?#]")
 
 
 def x_display_url(url: str) -> str:
-    """``https://www.example.com/news/2026/11/03/story?utm_source=x`` → ``example.com/news/2026/11…``."""
+    """``https://www.example.com/news/2026/11/03/story?utm_source=x`` as X shows it:
+    ``example.com/news/2026/11/0…``."""
     rest = _WWW.sub("", _SCHEME.sub("", url))
     end = _HOST_END.search(rest)
     host, tail = (rest[: end.start()], rest[end.start() :]) if end else (rest, "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.base import MediaItem
 from adapters.facebook import FB_MESSAGE_LIMIT, facebook_message_problems
 from adapters.instagram import IG_CAPTION_LIMIT, instagram_caption_problems
 from adapters.text import HASHTAG_MARK, MENTION_MARK, count_marks, nfc_length
@@ -16,6 +17,7 @@ from scheduler.web.counters import meta_counts, over_note
 from scheduler.web.xlinks import PreviewPart, x_display_url, x_preview_parts
 from tests.web.counting_cases import COUNT_CASES, DISPLAY_URL_CASES
 
+IMAGE = MediaItem(url="https://media.example/a.jpg", path="a.jpg", width=1080, height=1080)
 _ADAPTER_COUNT = {
     "characters": nfc_length,
     "hashtags": lambda text: count_marks(text, HASHTAG_MARK),
@@ -54,7 +56,7 @@ def test_an_over_long_caption_gets_the_same_numbers_as_the_refusal() -> None:
 def test_at_the_limit_nothing_is_over_and_one_more_is_over_by_one() -> None:
     caption = "a" * (IG_CAPTION_LIMIT - 1) + "e\u0301"  # NFC makes the last two one
     assert over_note("instagram", meta_counts("instagram", caption)) == ""
-    assert instagram_caption_problems(caption, ["image"]) == []  # type: ignore[list-item]
+    assert instagram_caption_problems(caption, [IMAGE]) == []
     note = over_note("instagram", meta_counts("instagram", caption + "😷"))
     assert note == "Over by 1 character; Instagram allows 2,200."
 
