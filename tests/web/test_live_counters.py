@@ -69,6 +69,7 @@ def test_the_instagram_counter_follows_typing_and_matches_the_refusal(
     caption.fill("Dar 🇵🇰 e\u0301 #Gaza ##OIC a#b")
     expect(chars).to_have_text("24")  # code points after NFC: 🇵🇰 is 2, e + accent is 1
     expect(tags).to_have_text("2")
+    expect(ig.locator("[data-preview-text]")).to_have_text("Dar 🇵🇰 e\u0301 #Gaza ##OIC a#b")
     expect(note).to_have_text("")
     expect(caption).to_have_attribute("aria-invalid", "false")
 
@@ -80,6 +81,7 @@ def test_the_instagram_counter_follows_typing_and_matches_the_refusal(
 
     caption.fill(TOO_MANY_TAGS)
     expect(tags).to_have_text("31")
+    expect(ig.locator(".hashtag-count")).to_contain_text("31 hashtags (Instagram allows 30)")
     expect(note).to_have_text("Over by 1 hashtag; Instagram allows 30.")
 
     caption.fill(OVER_CAPTION[: 2_205 - len(TOO_MANY_TAGS) - 1] + " " + TOO_MANY_TAGS)

@@ -31,6 +31,7 @@
     var items = counter.querySelectorAll("[data-count]");
     var card = field.closest(".post-card");
     var preview = card ? card.querySelector("[data-preview-text]") : null;
+    var previewTags = card ? card.querySelector("[data-preview-hashtags]") : null;
     function update() {
       var sentences = [];
       items.forEach(function (item) {
@@ -47,6 +48,10 @@
       field.setAttribute("aria-invalid", sentences.length ? "true" : "false");
       if (note.textContent !== text) note.textContent = text; // announced only when it changes
       if (preview) preview.textContent = field.value;
+      if (previewTags) {
+        var tags = COUNT.hashtags(field.value);
+        previewTags.textContent = fmt(tags) + " hashtag" + (tags === 1 ? "" : "s");
+      }
     }
     field.addEventListener("input", update);
   }
