@@ -98,6 +98,8 @@ def test_the_instagram_counter_follows_typing_and_matches_the_refusal(
     )
     expect(refused).to_contain_text("The caption has 31 hashtags; Instagram allows 30. Remove 1.")
     expect(card(page, "instagram").locator(".count-note")).to_have_text(live_note)
+    served = page.request.get(f"/articles/{article_id}").text()  # as served, before any script
+    assert f">{live_note}</p>" in served and 'aria-invalid="true"' in served
 
 
 def test_the_facebook_counter_follows_typing(editor_page: Page, article_id: uuid.UUID) -> None:

@@ -54,6 +54,7 @@
       }
     }
     field.addEventListener("input", update);
+    update(); // a text the browser restored (back button) may differ from the server's
   }
 
   document.querySelectorAll("[data-meta-counter-for]").forEach(wire);
