@@ -29,6 +29,7 @@ from adapters.text import (
     article_fields,
     build_hashtags,
     fill_template,
+    nfc_length,
     resolve_template,
     shorten_fields,
     template_fields,
@@ -49,7 +50,7 @@ FB_SHORTEN_ORDER = ("summary", "title", "section", "author", "link_in_bio")
 def facebook_message_problems(text: str, link: str | None) -> list[str]:
     """Facebook's rules for a Page post's message, as sentences for an editor."""
     problems = []
-    length = len(unicodedata.normalize("NFC", text))
+    length = nfc_length(text)
     if length > FB_MESSAGE_LIMIT:
         problems.append(
             f"The message is {length:,} characters; Facebook allows {FB_MESSAGE_LIMIT:,}. "
@@ -88,7 +89,7 @@ def render_facebook(
         return unicodedata.normalize("NFC", tidy_layout(fill_template(template, values)))
 
     def fits(text: str) -> bool:
-        return len(text) <= FB_MESSAGE_LIMIT
+        return nfc_length(text) <= FB_MESSAGE_LIMIT
 
     used = template_fields(template)
     changed = shorten_fields(fields, [n for n in FB_SHORTEN_ORDER if n in used], build, fits)

@@ -41,6 +41,7 @@ __all__ = [
     "fetch_image",
     "fit_for_instagram",
     "headline_card",
+    "is_image_note",
     "prepare_instagram_image",
 ]
 
@@ -52,6 +53,8 @@ IG_MAX_BYTES = 8 * 1024 * 1024
 JPEG_QUALITIES = (88, 80, 70, 60, 50)
 # Far above any real photo (a 50 MP camera); refuses decompression bombs before decoding.
 MAX_PIXELS = 60_000_000
+# Every note prepare_instagram_image makes starts so: is_image_note() tells them from text notes.
+IMAGE_NOT_USED = "The article image was not used "
 
 
 # --- fitting ----------------------------------------------------------------------------------
@@ -198,7 +201,9 @@ def prepare_instagram_image(
         language=article.language,
     )
     item = store.save_jpeg(card, width=CARD_SIZE[0], height=CARD_SIZE[1])
-    return item, [
-        f"The article image was not used ({_as_clause(reason)}); "
-        "a headline card was generated instead."
-    ]
+    return item, [f"{IMAGE_NOT_USED}({_as_clause(reason)}); a headline card was generated instead."]
+
+
+def is_image_note(note: str) -> bool:
+    """Whether a render note is about the image (not the text), so an edited text keeps it."""
+    return note.startswith(IMAGE_NOT_USED)

@@ -46,6 +46,7 @@ from adapters.text import (
     count_marks,
     drop_hashtags_to_fit,
     fill_template,
+    nfc_length,
     resolve_template,
     shorten_fields,
     strip_urls,
@@ -81,7 +82,7 @@ def _finish_caption(text: str) -> tuple[str, dict[str, int]]:
 def instagram_caption_problems(text: str, media: list[MediaItem]) -> list[str]:
     """Instagram's caption and image rules, as sentences for an editor."""
     problems = []
-    length = len(unicodedata.normalize("NFC", text))
+    length = nfc_length(text)
     if length > IG_CAPTION_LIMIT:
         problems.append(
             f"The caption is {length:,} characters; Instagram allows {IG_CAPTION_LIMIT:,}. "
@@ -142,7 +143,7 @@ def render_instagram(
         return _finish_caption(fill_template(template, values))[0]
 
     def fits(text: str) -> bool:
-        return len(text) <= IG_CAPTION_LIMIT
+        return nfc_length(text) <= IG_CAPTION_LIMIT
 
     order = [name for name in IG_SHORTEN_ORDER if name in used]
     changed = shorten_fields(fields, order[:1], build, fits)

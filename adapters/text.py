@@ -57,6 +57,15 @@ def clean_text(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def nfc_length(text: str) -> int:
+    """Characters as Meta's limits are applied here: code points after NFC, i.e. what is sent.
+
+    Never fewer than the characters a reader sees (an emoji ZWJ sequence counts as several),
+    and not UTF-16 units: an emoji outside the BMP counts once, as in Python's ``len``.
+    """
+    return len(unicodedata.normalize("NFC", text))
+
+
 def one_line(text: str) -> str:
     """``clean_text`` with every run of whitespace collapsed to one space (titles, names)."""
     return " ".join(clean_text(text).split())

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from adapters.images import is_image_note
 from scheduler.db.cursors import InvalidCursor, decode_cursor, encode_cursor
 from scheduler.editorial.approvals import post_requires_approval
 from scheduler.intake.schemas import InvalidInput
@@ -85,7 +86,10 @@ class PostDetail(PostSummary):
     edited_by: str | None
     link: str | None
     media: list[dict[str, Any]]
-    warnings: list[str]
+    warnings: list[str] = Field(
+        description="The render's notes that still apply: once an editor's text wins, only "
+        "those about the image remain"
+    )
     weighted_length: int | None
     requires_approval: bool
     scheduled_at_local: str | None = Field(description="scheduled_at in the channel's time zone")
@@ -107,6 +111,19 @@ def _iso(value: datetime | None) -> str | None:
 def effective_text(post: Post) -> str:
     """What would be sent: the editor's text when there is one, else the rendered text."""
     return post.text_override if post.text_override is not None else post.text
+
+
+def current_notes(post: Post) -> list[str]:
+    """The render's notes that still describe what would be sent.
+
+    The render's notes about the text ("Left out #Gaza to fit", "the title was shortened")
+    describe the rendered text; once an editor's text wins over it (even after a re-render for
+    a corrected article), they no longer apply.  Notes about the image still do.
+    """
+    notes = list(post.warnings or [])
+    if post.text_override is None:
+        return notes
+    return [note for note in notes if is_image_note(note)]
 
 
 def _summary_fields(post: Post, article: Article, channel: Channel) -> dict[str, Any]:
@@ -256,7 +273,7 @@ def post_detail(*, session: Session, post_id: uuid.UUID) -> PostDetail | None:
         edited_by=post.edited_by,
         link=post.link,
         media=list(post.media or []),
-        warnings=list(post.warnings or []),
+        warnings=current_notes(post),
         weighted_length=post.weighted_length,
         requires_approval=post_requires_approval(session=session, channel=channel, article=article),
         scheduled_at_local=_local(post.scheduled_at, channel.timezone),

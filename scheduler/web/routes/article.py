@@ -6,7 +6,6 @@ what happened, or the service's refusal sentence.
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,18 +26,20 @@ from scheduler.editorial.lifecycle import (
     SCHEDULABLE,
 )
 from scheduler.editorial.newsdesk import ArticleNotFound
+from scheduler.editorial.queries import current_notes, effective_text
 from scheduler.editorial.recovery import cancel_records
 from scheduler.intake.schemas import InvalidInput
 from scheduler.models import Channel, Post, PostStatus, utcnow
 from scheduler.web import clock
 from scheduler.web.card_flash import card_flash, tag_flash
+from scheduler.web.counters import Count, meta_counts, over_note
 from scheduler.web.deps import ActionUser, CsrfDep, EditorUser, UserDep, flash, redirect, render
 from scheduler.web.queries import article_with_posts, post_article_id, post_channel_zone
 from scheduler.web.xcount import x_tlds
+from scheduler.web.xlinks import PreviewPart, x_preview_parts
 
 router = APIRouter()
 
-_HASHTAG = re.compile(r"(?<!\w)#\w+")
 TEXT_MAX = 10_000
 
 
@@ -50,9 +51,16 @@ class PostView:
     channel: Channel
     text: str
     image_url: str | None
-    hashtags: int
     link_domain: str | None
     edited: bool
+    notes: list[str]  # the render's notes that still apply (current_notes)
+    counts: list[Count]  # Instagram and Facebook: what the live counter starts from
+    count_note: str  # what is over the limit, in sentences
+    x_parts: list[PreviewPart]  # X: the text with its links as X shows them
+
+    @property
+    def hashtags(self) -> int:
+        return next((c.value for c in self.counts if c.key == "hashtags"), 0)
 
     @property
     def status(self) -> str:
@@ -72,15 +80,20 @@ def _media_url(post: Post, settings: Settings) -> str | None:
 
 
 def _view(post: Post, channel: Channel, settings: Settings) -> PostView:
-    text = post.text_override if post.text_override is not None else post.text
+    text = effective_text(post)
+    platform = str(post.platform)
+    counts = meta_counts(platform, text)
     return PostView(
         post=post,
         channel=channel,
         text=text,
         image_url=_media_url(post, settings),
-        hashtags=len(_HASHTAG.findall(text)),
         link_domain=urlsplit(post.link).hostname if post.link else None,
         edited=post.text_override is not None,
+        notes=current_notes(post),
+        counts=counts,
+        count_note=over_note(platform, counts),
+        x_parts=x_preview_parts(text) if platform == "x" else [],
     )
 
 

@@ -2,7 +2,8 @@
 // a URL on a TLD twitter-text knows counts 23, code points in the v3 "light" ranges count 1,
 // every other code point 2, and an emoji (a whole grapheme cluster, ZWJ sequences included)
 // counts 2.  The server re-checks with the real twitter-text on save; its answer is the one
-// that counts.
+// that counts.  The preview shows each link as X does (scheduler/web/xlinks.py): t.co's
+// display form, no scheme or "www.", the part after the host cut to 15 characters and "…".
 (function () {
   "use strict";
   var LIMIT = 280;
@@ -37,19 +38,54 @@
     return /^https?:\/\//i.test(match);
   }
 
-  function weightedLength(text) {
+  // The text in runs: {text} plain, {text, url} a link X wraps in t.co.
+  function parts(text) {
     text = text.normalize("NFC").replace(/\r\n?/g, "\n");
-    var total = 0, last = 0, m;
+    var out = [], last = 0, m;
     URL_RE.lastIndex = 0;
     while ((m = URL_RE.exec(text)) !== null) {
       var url = m[0].replace(TRAILING, "");
       if (!isUrl(url, m[2])) continue;
-      total += plainWeight(text.slice(last, m.index)) + URL_LENGTH;
+      if (m.index > last) out.push({ text: text.slice(last, m.index) });
+      out.push({ text: url, url: url });
       last = m.index + url.length;
     }
-    return total + plainWeight(text.slice(last));
+    if (last < text.length) out.push({ text: text.slice(last) });
+    return out;
+  }
+
+  function weightedLength(text) {
+    return parts(text).reduce(function (total, part) {
+      return total + (part.url ? URL_LENGTH : plainWeight(part.text));
+    }, 0);
   }
   window.xWeightedLength = weightedLength;
+
+  var SHOWN_PATH = 15;
+  function displayUrl(url) {
+    var rest = url.replace(/^https?:\/\//i, "").replace(/^www\./i, "");
+    var end = rest.search(/[/?#]/);
+    var host = end < 0 ? rest : rest.slice(0, end);
+    var tail = end < 0 ? "" : rest.slice(end);
+    if (tail === "/") tail = "";
+    var chars = Array.from(tail); // code points, as Python counts them
+    if (chars.length > SHOWN_PATH + 1) tail = chars.slice(0, SHOWN_PATH).join("") + "\u2026";
+    return host + tail;
+  }
+  window.xDisplayUrl = displayUrl;
+
+  function showPreview(preview, text) {
+    preview.replaceChildren.apply(preview, parts(text).map(function (part) {
+      if (!part.url) return document.createTextNode(part.text);
+      var a = document.createElement("a");
+      a.href = /^https?:\/\//i.test(part.url) ? part.url : "http://" + part.url;
+      a.title = part.url;
+      a.rel = "noopener noreferrer";
+      a.target = "_blank";
+      a.textContent = displayUrl(part.url);
+      return a;
+    }));
+  }
 
   var updaters = [];
   function wire(counter) {
@@ -66,7 +102,7 @@
       counter.classList.toggle("over", over);
       field.setAttribute("aria-invalid", over ? "true" : "false");
       note.textContent = over ? "— " + (n - LIMIT) + " over X's limit; shorten it before approving." : "";
-      if (preview) preview.textContent = field.value;
+      if (preview) showPreview(preview, field.value);
     }
     field.addEventListener("input", update);
     updaters.push(update);
