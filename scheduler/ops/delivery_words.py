@@ -24,11 +24,15 @@ PLATFORM_NAMES = {"x": "X", "instagram": "Instagram", "facebook": "Facebook"}
 
 #: The platform's own words inside an adapter's message: "X refused the post: <said> (HTTP
 #: 403). …" or "Instagram refused the request to publish the post: <said> (code 4, HTTP 400). …"
+_HEAD = (
+    r"^(?:X|Instagram|Facebook) (?:refused [^:]*|could not process the media container \([^)]*\)): "
+)
+#: With our codes after the words (every classified error), else up to the first full stop.
 _SAID = re.compile(
-    r"^(?:X|Instagram|Facebook) (?:refused [^:]*|could not process the media container "
-    r"\([^)]*\)): (?P<said>.+?)(?: \((?:code|subcode|HTTP|fbtrace_id)[^()]*\))?\.(?: |$)",
+    _HEAD + r"(?P<said>.+?) \((?P<refs>(?:code|subcode|HTTP|fbtrace_id)[^()]*)\)\.(?: |$)",
     re.DOTALL,
 )
+_SAID_PLAIN = re.compile(_HEAD + r"(?P<said>.+?)\.(?: |$)", re.DOTALL)
 _WORKER_LOST = "worker lost"
 _CONFIRMED = "confirmed by reconciliation"
 
@@ -76,8 +80,16 @@ def platform_said(message: str | None) -> str | None:
     """The platform's own words in a stored message, without our codes and advice; or None."""
     if not message:
         return None
-    found = _SAID.match(redact(message))
+    text = redact(message)
+    found = _SAID.match(text) or _SAID_PLAIN.match(text)
     return found.group("said").strip().rstrip(".") if found else None
+
+
+def _message_refs(message: str | None) -> str:
+    """The codes written in the message itself ("HTTP 401"), without the trace id."""
+    found = _SAID.match(redact(message)) if message else None
+    refs = found.group("refs") if found else ""
+    return ", ".join(r for r in refs.split(", ") if r and not r.startswith("fbtrace_id"))
 
 
 def codes(a: AttemptFacts) -> str:
@@ -95,7 +107,7 @@ def codes(a: AttemptFacts) -> str:
 def _words(a: AttemptFacts) -> str:
     """The platform's words with the codes, else our recorded sentence (redacted)."""
     said = platform_said(a.message)
-    refs = codes(a)
+    refs = codes(a) or _message_refs(a.message)
     if said:
         return f"{said} ({refs})" if refs else said
     text = redact(a.message or "").split(" — reconciliation:")[0].strip().rstrip(".")
