@@ -165,8 +165,9 @@ def _position(row: Any) -> tuple[datetime, uuid.UUID]:
 
 
 def _shown_earlier(history: list[Any], status: str | None, bound: tuple[datetime, Any]) -> bool:
-    """A matching attempt newer than this page's start: the post was on an earlier page."""
-    return any(_position(r) > bound for r in history if status is None or str(r.status) == status)
+    """A matching attempt at or after the cursor (the last row of the page before): the post
+    was shown on an earlier page."""
+    return any(_position(r) >= bound for r in history if status is None or str(r.status) == status)
 
 
 def delivery_entries(
