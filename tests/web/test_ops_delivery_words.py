@@ -96,10 +96,8 @@ def _ops(browser: Browser, svc: RunningService, user: str = "ops") -> Page:
     return page
 
 
-def test_the_log_reads_one_sentence_per_outcome_with_titles_and_grouped_attempts(
-    browser: Browser, ops_service: RunningService
-) -> None:
-    svc = ops_service
+def _seed_outcomes(svc: RunningService) -> dict[str, Any]:
+    """An Urdu article whose three posts ended differently, and a published post."""
     urdu = fixture_article(title=URDU_TITLE, language="ur")
     first = by_platform(seed_article(svc.engine, urdu, tag="words", hours=6))
     second = by_platform(seed_article(svc.engine, fixture_article(), tag="live", hours=6))
@@ -128,7 +126,17 @@ def test_the_log_reads_one_sentence_per_outcome_with_titles_and_grouped_attempts
     set_post(svc.engine, published.id, status=PostStatus.PUBLISHED, external_url=url)
     done_at = svc.attempts(published.id)[0].finished_at
     assert done_at is not None
+    return dict(x=x, ig=ig, fb=fb, published=published, url=url, done_at=done_at,
+                x_retry=x_retry, ig_reset=ig_reset)  # fmt: skip
 
+
+def test_the_log_reads_one_sentence_per_outcome_with_titles_and_grouped_attempts(
+    browser: Browser, ops_service: RunningService
+) -> None:
+    svc = ops_service
+    seeded = _seed_outcomes(svc)
+    x, ig, fb, published = seeded["x"], seeded["ig"], seeded["fb"], seeded["published"]
+    done_at, url, x_retry, ig_reset = (seeded[k] for k in ("done_at", "url", "x_retry", "ig_reset"))
     page = _ops(browser, svc)
     page.goto("/deliveries")
 
