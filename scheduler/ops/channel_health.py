@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col
 
 from config import Settings
-from scheduler.access.token_warnings import token_warning
+from scheduler.access.token_warnings import TokenWarning, duration_words, token_warning
 from scheduler.channels import list_channels
 from scheduler.models import Channel, Post, utcnow
 from scheduler.ops.health import HealthSummary, RecentAttempts, recent_attempts
@@ -54,9 +54,23 @@ def one_channel_health(
 def token_words(channel: Channel, settings: Settings | None) -> str | None:
     """ "X token for @desk expires in 5 days — reconnect" when the channel's token expires
     within seven days and cannot renew itself; None otherwise or without ``settings``."""
+    warning = _token_warning(channel, settings)
+    return warning.words if warning else None
+
+
+def token_status(warning: TokenWarning | None) -> str | None:
+    """ "Token expires in 5 days" / "Token expired 2 hours ago", or None."""
+    if warning is None:
+        return None
+    if warning.seconds_left <= 0:
+        return f"Token expired {duration_words(-warning.seconds_left)} ago"
+    return f"Token expires in {duration_words(warning.seconds_left)}"
+
+
+def _token_warning(channel: Channel, settings: Settings | None) -> TokenWarning | None:
     if settings is None:
         return None
-    warning = token_warning(
+    return token_warning(
         channel_id=channel.id,
         name=channel.name,
         platform=str(channel.platform),
@@ -66,7 +80,6 @@ def token_words(channel: Channel, settings: Settings | None) -> str | None:
         settings=settings,
         now=utcnow(),
     )
-    return warning.words if warning else None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -112,6 +125,7 @@ def channel_health_row(
     :func:`scheduler.ops.health.channel_health`): a channel whose deliveries all fail is
     "failing" even while its status is still "active".
     """
+    warning = _token_warning(channel, settings)
     return ChannelHealth(
         id=str(channel.id),
         platform=str(channel.platform),
@@ -136,7 +150,8 @@ def channel_health_row(
             status=str(channel.status),
             rate_limited_until=channel.rate_limited_until,
             recent=recent or RecentAttempts(),
-            token_warning=token_words(channel, settings),
+            token_warning=warning.words if warning else None,
+            token_status=token_status(warning),
         ),
         created_at=channel.created_at.isoformat(),
     )

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from adapters.errors import RATE_LIMIT_CLASSES
 from scheduler.db.cursors import decode_cursor, encode_cursor
 from scheduler.models import Article, AttemptStatus, Channel, DeliveryAttempt, Post, PostStatus
+from scheduler.ops.delivery_groups import attempt_facts, post_facts
+from scheduler.ops.delivery_words import PostFacts, describe_attempt
 
 
 class Delivery(BaseModel):
@@ -21,6 +24,7 @@ class Delivery(BaseModel):
     id: str
     post_id: str
     article_external_id: str
+    article_title: str = Field(description="The article's headline (any script)")
     channel: str
     channel_name: str
     number: int
@@ -38,14 +42,31 @@ class Delivery(BaseModel):
     worker: str | None
     external_id: str | None
     rate_limit: dict[str, Any]
+    summary: str = Field(
+        description="What happened and what happens next, in one sentence (no token ever)"
+    )
 
 
-def attempt_row(a: DeliveryAttempt, post: Post, channel: Channel, article: Article) -> Delivery:
-    """One delivery-log entry (never a token: messages are redacted when recorded)."""
+def attempt_row(
+    a: DeliveryAttempt,
+    post: Post,
+    channel: Channel,
+    article: Article,
+    *,
+    facts: PostFacts | None = None,
+    tz: str = "UTC",
+) -> Delivery:
+    """One delivery-log entry (never a token: messages are redacted when recorded).
+
+    ``facts`` say where the post stands for the summary; without them the attempt is taken as
+    the post's newest (as on the live stream) and no retry budget is named.
+    """
+    facts = facts or PostFacts(status=str(post.status), next_attempt_at=post.next_attempt_at)
     return Delivery(
         id=str(a.id),
         post_id=str(a.post_id),
         article_external_id=article.external_id,
+        article_title=article.title,
         channel=str(channel.platform),
         channel_name=channel.name,
         number=a.number,
@@ -63,6 +84,7 @@ def attempt_row(a: DeliveryAttempt, post: Post, channel: Channel, article: Artic
         worker=a.worker,
         external_id=a.external_id,
         rate_limit=a.rate_limit,
+        summary=describe_attempt(attempt_facts(a, str(channel.platform)), facts, tz=tz),
     )
 
 
@@ -135,13 +157,38 @@ def _joined() -> Any:
     )
 
 
+def _post_budgets(session: Session, post_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
+    """(newest attempt number, attempts that used the retry budget) of only these posts."""
+    if not post_ids:
+        return {}
+    a = DeliveryAttempt
+    used = sa.and_(
+        col(a.error_class).is_not(None), col(a.error_class).not_in(sorted(RATE_LIMIT_CLASSES))
+    )
+    rows = session.execute(
+        sa.select(
+            col(a.post_id), sa.func.max(col(a.number)), sa.func.sum(sa.case((used, 1), else_=0))
+        )
+        .where(col(a.post_id).in_(post_ids))
+        .group_by(col(a.post_id))
+    ).all()
+    return {pid: (int(newest), int(n or 0)) for pid, newest, n in rows}
+
+
 def page_deliveries(
-    *, session: Session, flt: DeliveryFilter, limit: int, cursor: str | None = None
+    *,
+    session: Session,
+    flt: DeliveryFilter,
+    limit: int,
+    cursor: str | None = None,
+    tz: str = "UTC",
+    max_attempts: int | None = None,
 ) -> tuple[list[Delivery], str | None]:
     """One page of the delivery log, newest first, and the cursor of the next page (or None).
 
     Keyset pagination on ``(created_at, id)``: stable while new attempts arrive, and each page
-    costs an index range scan however deep the client pages (no OFFSET).
+    costs an index range scan however deep the client pages (no OFFSET).  The summaries need
+    each page post's newest attempt and retry budget: one more query over only those posts.
     """
     stmt = _filtered(_joined(), flt)
     if cursor:
@@ -159,7 +206,15 @@ def page_deliveries(
     if len(rows) > limit:
         last = page[-1][0]
         next_cursor = encode_cursor(last.created_at, last.id)
-    return [attempt_row(a, p, c, ar) for a, p, c, ar in page], next_cursor
+    budgets = _post_budgets(session, {r[0].post_id for r in page})
+    out = []
+    for a, p, c, ar in page:
+        newest, used = budgets.get(a.post_id, (a.number, 0))
+        facts = post_facts(p, latest=a.number >= newest, used=used, max_attempts=max_attempts or 0)
+        if max_attempts is None:
+            facts = replace(facts, attempts_left=None)
+        out.append(attempt_row(a, p, c, ar, facts=facts, tz=tz))
+    return out, next_cursor
 
 
 def _with_cursors(rows: Any) -> list[tuple[Delivery, str]]:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from adapters.errors import RATE_LIMIT_CLASSES
 from config import Settings
 from scheduler.db.engine import session_scope
 from scheduler.models import AttemptStatus, ChannelStatus, DeliveryAttempt, utcnow
@@ -147,20 +148,33 @@ class HealthSummary(BaseModel):
     detail: str = Field(description="Why, in a sentence")
     recent_attempts: int = Field(description="Newest finished attempts looked at (at most 10)")
     recent_failures: int
-    failures_since_success: int = Field(description="Newest attempts that failed in a row")
+    failures_since_success: int = Field(
+        description="Failures newer than the last success (rate limits are not failures)"
+    )
+    recent_rate_limited: int = Field(
+        default=0, description="Recent attempts the platform rate-limited (not failures)"
+    )
     token_warning: str | None = Field(
         default=None,
         description="The token expires within 7 days and cannot renew itself: reconnect",
+    )
+    token_status: str | None = Field(
+        default=None, description='The same, short: "Token expires in 5 days"'
     )
 
 
 @dataclass(frozen=True)
 class RecentAttempts:
-    """A channel's newest finished attempts (at most ``RECENT_ATTEMPTS``, within the window)."""
+    """A channel's newest finished attempts (at most ``RECENT_ATTEMPTS``, within the window).
+
+    A rate-limit outcome (the platform said "wait until …") is counted in ``rate_limited``,
+    not as a failure: a channel that is only being throttled is rate limited, not failing.
+    """
 
     attempts: int = 0
     failures: int = 0
-    failures_since_success: int = 0  # the newest attempts that failed in a row
+    failures_since_success: int = 0  # failures among the attempts newer than the last success
+    rate_limited: int = 0
 
 
 def recent_attempts(
@@ -169,7 +183,8 @@ def recent_attempts(
     """Every channel's (or one channel's) recent attempts, in one grouped query.
 
     The window on ``created_at`` is a range scan of ``ix_attempt_created``; the newest
-    ``RECENT_ATTEMPTS`` per channel are picked with ``row_number()`` and summed per channel.
+    ``RECENT_ATTEMPTS`` per channel are picked with ``row_number()``, each marked with the
+    successes at or before it (newest first), and summed per channel.
     Channels without a finished attempt in the window are absent.
     """
     a = DeliveryAttempt
@@ -180,24 +195,35 @@ def recent_attempts(
     ]
     if channel_id is not None:
         where.append(col(a.channel_id) == channel_id)
+    newest_first = (at.desc(), col(a.number).desc())
+    ok = col(a.status) == AttemptStatus.SUCCEEDED.value
     ranked = (
         sa.select(
             col(a.channel_id).label("channel_id"),
             col(a.status).label("status"),
+            sa.case(
+                (ok, "ok"),
+                (col(a.error_class).in_(sorted(RATE_LIMIT_CLASSES)), "throttled"),
+                else_="failed",
+            ).label("kind"),
             sa.func.row_number()
-            .over(partition_by=col(a.channel_id), order_by=(at.desc(), col(a.number).desc()))
+            .over(partition_by=col(a.channel_id), order_by=newest_first)
             .label("rn"),
+            sa.func.sum(sa.case((ok, 1), else_=0))
+            .over(partition_by=col(a.channel_id), order_by=newest_first, rows=(None, 0))
+            .label("oks_before"),
         )
         .where(*where)
         .subquery()
     )
-    ok = ranked.c.status == AttemptStatus.SUCCEEDED.value
+    failed, throttled = ranked.c.kind == "failed", ranked.c.kind == "throttled"
     rows = session.execute(
         sa.select(
             ranked.c.channel_id,
             sa.func.count(),
-            sa.func.sum(sa.case((ok, 0), else_=1)),
-            sa.func.min(sa.case((ok, ranked.c.rn))),  # where the newest success is, if any
+            sa.func.sum(sa.case((failed, 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(failed, ranked.c.oks_before == 0), 1), else_=0)),
+            sa.func.sum(sa.case((throttled, 1), else_=0)),
         )
         .where(ranked.c.rn <= RECENT_ATTEMPTS)
         .group_by(ranked.c.channel_id)
@@ -205,10 +231,11 @@ def recent_attempts(
     return {
         cid: RecentAttempts(
             attempts=int(n),
-            failures=int(failed or 0),
-            failures_since_success=int(failed or 0) if first_ok is None else int(first_ok) - 1,
+            failures=int(failures or 0),
+            failures_since_success=int(streak or 0),
+            rate_limited=int(limited or 0),
         )
-        for cid, n, failed, first_ok in rows
+        for cid, n, failures, streak, limited in rows
     }
 
 
@@ -219,14 +246,17 @@ def channel_health(
     recent: RecentAttempts,
     now: datetime | None = None,
     token_warning: str | None = None,
+    token_status: str | None = None,
 ) -> HealthSummary:
     """A channel's health state with a label and a sentence in words, and the figures behind it.
 
     Precedence, worst first: the platform refuses the login (needs reconnect); the newest
     ``FAILING_STREAK`` or more attempts all failed (failing); the platform asked us to wait
     (rate limited); a person paused it (paused); some recent attempts failed (degraded); active.
-    ``token_warning`` (a token that expires within days and cannot renew itself, in words) is
-    shown whatever the state: it is what a person must do before the channel breaks.
+    Rate-limit outcomes are not failures (a throttled channel is rate limited, not failing);
+    once the limit has reset they still make it "degraded".  ``token_warning`` (a token that
+    expires within days and cannot renew itself, in words; ``token_status`` is the short form)
+    is shown whatever the state: it is what a person must do before the channel breaks.
     """
     now = now or utcnow()
     streak, failures, total = recent.failures_since_success, recent.failures, recent.attempts
@@ -245,6 +275,13 @@ def channel_health(
     elif failures:
         state = ChannelHealthState.DEGRADED
         detail = f"{failures} of the last {total} delivery attempts failed."
+    elif recent.rate_limited:
+        state = ChannelHealthState.DEGRADED
+        n = recent.rate_limited
+        were = "was" if n == 1 else "were"
+        detail = (
+            f"{n} of the last {total} delivery attempts {were} rate-limited; the limit has reset."
+        )
     else:
         state = ChannelHealthState.ACTIVE
         detail = (
@@ -259,7 +296,9 @@ def channel_health(
         recent_attempts=total,
         recent_failures=failures,
         failures_since_success=streak,
+        recent_rate_limited=recent.rate_limited,
         token_warning=token_warning,
+        token_status=token_status,
     )
 
 

@@ -16,6 +16,7 @@ from scheduler.access.auth import Principal
 from scheduler.models import Role
 from scheduler.ops.state import global_pause
 from scheduler.web import clock
+from scheduler.web.health_words import health_words
 from scheduler.web.session import csrf_matches, new_csrf_token
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -31,6 +32,7 @@ env.filters["fmt_time"] = clock.fmt_time
 env.filters["fmt_datetime"] = clock.fmt_datetime
 env.filters["picker_value"] = clock.picker_value
 env.filters["fmt_iso"] = clock.fmt_iso
+env.filters["health_words"] = health_words
 
 EDITOR_ROLES = frozenset({Role.EDITOR, Role.ADMIN})
 OPS_ROLES = frozenset({Role.OPS, Role.ADMIN})

@@ -11,10 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from config import Settings
 from scheduler.channels import list_channels
 from scheduler.db.cursors import decode_cursor, encode_cursor
 from scheduler.editorial.lifecycle import APPROVABLE, NEEDS_ATTENTION
-from scheduler.models import Article, Channel, DeliveryAttempt, Post, PostStatus
+from scheduler.models import Article, Channel, Post, PostStatus
 from scheduler.ops.channel_health import ChannelHealth, channel_health_row
 from scheduler.ops.health import recent_attempts
 
@@ -225,57 +226,6 @@ def waiting_posts(*, session: Session, limit: int = 20) -> list[QueueRow]:
     return [QueueRow(*r) for r in session.execute(stmt).all()]
 
 
-def delivery_log(
-    *,
-    session: Session,
-    status: str | None = None,
-    channel_id: uuid.UUID | None = None,
-    limit: int = 50,
-) -> list[Any]:
-    """The newest delivery attempts with what the log shows (plain columns, no ORM objects)."""
-    a = DeliveryAttempt
-    stmt = (
-        sa.select(
-            col(a.id),
-            col(a.post_id),
-            col(a.number),
-            col(a.status),
-            col(a.created_at),
-            col(a.http_status),
-            col(a.error_code),
-            col(a.error_subcode),
-            col(a.error_class),
-            col(a.message),
-            col(a.latency_ms),
-            col(a.external_id),
-            col(Article.external_id).label("article_external_id"),
-            col(Article.id).label("article_id"),
-            col(Channel.platform).label("channel"),
-            col(Channel.name).label("channel_name"),
-        )
-        .join(Post, col(Post.id) == col(a.post_id))
-        .join(Article, col(Article.id) == col(Post.article_id))
-        .join(Channel, col(Channel.id) == col(a.channel_id))
-        .order_by(col(a.created_at).desc(), col(a.id).desc())
-        .limit(limit)
-    )
-    if status:
-        stmt = stmt.where(col(a.status) == status)
-    if channel_id is not None:
-        stmt = stmt.where(col(a.channel_id) == channel_id)
-    return list(session.execute(stmt).all())
-
-
-def post_statuses(*, session: Session, post_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Current status of each of these posts (one query, for the delivery log's buttons)."""
-    if not post_ids:
-        return {}
-    rows = session.execute(
-        sa.select(col(Post.id), col(Post.status)).where(col(Post.id).in_(set(post_ids)))
-    ).all()
-    return {r[0]: str(r[1]) for r in rows}
-
-
 def post_channel_zone(*, session: Session, post_id: uuid.UUID) -> str | None:
     """The time zone of the post's channel (a schedule picker is read in it), or None."""
     value = session.execute(
@@ -286,8 +236,11 @@ def post_channel_zone(*, session: Session, post_id: uuid.UUID) -> str | None:
     return str(value[0]) if value else None
 
 
-def channel_health_rows(*, session: Session) -> list[ChannelHealth]:
-    """Every channel's health row (as the ops API shows it) with counts of posts needing care."""
+def channel_health_rows(
+    *, session: Session, settings: Settings | None = None
+) -> list[ChannelHealth]:
+    """Every channel's health row (as the ops API shows it) with counts of posts needing care;
+    with ``settings`` it names a token about to expire."""
     counts: dict[uuid.UUID, dict[str, int]] = {}
     rows = session.execute(
         sa.select(col(Post.channel_id), col(Post.status), sa.func.count())
@@ -298,7 +251,7 @@ def channel_health_rows(*, session: Session) -> list[ChannelHealth]:
         counts.setdefault(channel_id, {})[str(status)] = int(n)
     recent = recent_attempts(session=session)
     return [
-        channel_health_row(c, counts.get(c.id, {}), recent.get(c.id))
+        channel_health_row(c, counts.get(c.id, {}), recent.get(c.id), settings=settings)
         for c in list_channels(session=session)
     ]
 

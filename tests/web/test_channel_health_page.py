@@ -34,7 +34,7 @@ def test_a_channel_whose_deliveries_all_fail_reads_failing_then_degraded_after_a
     page.goto("/deliveries")
     card = page.locator('.health-card[data-channel="Sandbox Instagram"]')
     expect(card).to_have_attribute("data-health", "failing")
-    expect(card.locator(".badge")).to_have_text("Failing")
+    expect(card.locator(".badge-health")).to_have_text("Failing")
     # At least these three (earlier tests of the session may have failed there too).
     expect(card.locator(".health-detail")).to_have_text(
         re.compile(r"The last [3-9]\d* delivery attempts failed, with no success since\.")
@@ -47,7 +47,7 @@ def test_a_channel_whose_deliveries_all_fail_reads_failing_then_degraded_after_a
     service.wait_posts(tag["external_id"], {"instagram": {"published"}})
     page.reload()
     expect(card).to_have_attribute("data-health", "degraded")
-    expect(card.locator(".badge")).to_have_text("Degraded")
+    expect(card.locator(".badge-health")).to_have_text("Degraded")
     expect(card.locator(".health-detail")).to_have_text(
         re.compile(r"[3-9]\d* of the last \d+ delivery attempts failed\.")
     )

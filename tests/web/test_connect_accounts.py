@@ -63,9 +63,9 @@ def _disable_and_enable(page: Page, name: str) -> None:
     row = page.locator(f'tr[data-channel="{name}"]')
     row.get_by_role("button", name=f"Disable {name}").click()
     expect(page.locator(".flash")).to_contain_text(f"{name} is disabled")
-    expect(row.locator(".badge")).to_have_text("paused")
+    expect(row.locator(".badge-health")).to_have_text("Paused")
     row.get_by_role("button", name=f"Enable {name}").click()
-    expect(row.locator(".badge")).to_have_text("active")
+    expect(row.locator(".badge-health")).to_have_text("Active")
 
 
 def test_admin_connects_x_facebook_and_instagram_and_the_article_goes_out(

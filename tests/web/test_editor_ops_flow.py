@@ -132,8 +132,8 @@ def test_posted_x_post_appears_live_in_the_ops_delivery_log(
     ops = ctx.new_page()
     login(ops, "ops")
     ops.goto("/deliveries")
-    x_rows = ops.locator("#log-rows tr").filter(
-        has=ops.locator('.platform-tag:text-is("x")'), has_text=FIXTURE["external_id"]
+    x_rows = ops.locator(f'#log-rows tr[data-article="{FIXTURE["external_id"]}"]').filter(
+        has=ops.locator('.platform-tag:text-is("x")')
     )
     expect(x_rows).to_have_count(0)
 
@@ -143,8 +143,10 @@ def test_posted_x_post_appears_live_in_the_ops_delivery_log(
     service.wait_posts(FIXTURE["external_id"], {"x": PUBLISHED})
 
     # No reload: the log refreshes itself.
-    expect(x_rows.first).to_contain_text("succeeded", timeout=20_000)
-    expect(x_rows.first).to_contain_text("Published as")
+    expect(x_rows.first.locator(".sentence")).to_have_text(
+        re.compile(r"^Published on X at \d\d:\d\d PKT — view post$"), timeout=20_000
+    )
+    expect(x_rows.first.locator("a.article-title")).to_have_text(FIXTURE["title"])
     shot(ops, "deliveries.png")
     ctx.close()
 
@@ -174,20 +176,22 @@ def test_failing_channels_show_their_reason_in_words_and_the_platform_code(
     page.goto("/deliveries")
     banner = page.locator(".banner-reauth")
     expect(banner).to_contain_text("Sandbox Facebook needs reconnecting.")
-    rows = page.locator("#log-rows tr").filter(has_text=tag["external_id"])
+    rows = page.locator(f'#log-rows tr[data-article="{tag["external_id"]}"]')
     fb_row = rows.filter(has=page.locator('.platform-tag:text-is("facebook")')).first
-    expect(fb_row.locator(".reason-words")).to_have_text(
-        "The channel's login has expired or was revoked; reconnect the channel."
+    # One sentence each: what the platform said, its codes once, and what happens next.
+    expect(fb_row.locator(".sentence")).to_have_text(
+        re.compile(
+            r"^Facebook no longer accepts the channel's login: .+ \(HTTP \d+, code \d+[/\d]*\) "
+            r"— reconnect the channel; its posts wait until then\.$"
+        )
     )
-    expect(fb_row.locator(".codes")).to_contain_text(re.compile(r"code \d+"))
     ig_row = rows.filter(has=page.locator('.platform-tag:text-is("instagram")')).first
-    expect(ig_row.locator(".reason-words")).to_have_text(
-        "The platform refused the post; it will not be retried automatically."
+    expect(ig_row.locator(".sentence")).to_have_text(
+        re.compile(r"^Instagram refused it: .+ \(HTTP \d+, code \d+[/\d]*\) — not retried\.$")
     )
-    expect(ig_row.locator(".codes")).to_contain_text(re.compile(r"code \d+"))
-    expect(page.locator('.health-card[data-channel="Sandbox Facebook"]')).to_contain_text(
-        "needs reauth"
-    )
+    fb_card = page.locator('.health-card[data-channel="Sandbox Facebook"]')
+    expect(fb_card).to_contain_text("needs reauth")
+    expect(fb_card.locator(".badge-health")).to_have_text("Needs reconnect")
     shot(page, "failing-channel.png")
 
     # Once the accounts work again: mark Facebook reconnected, retry the Instagram post.
@@ -197,8 +201,7 @@ def test_failing_channels_show_their_reason_in_words_and_the_platform_code(
     expect(page.locator(".flash-ok")).to_contain_text("Sandbox Facebook is active again")
     expect(page.locator(".banner-reauth")).to_have_count(0)
     ig_row = (
-        page.locator("#log-rows tr")
-        .filter(has_text=tag["external_id"])
+        page.locator(f'#log-rows tr[data-article="{tag["external_id"]}"]')
         .filter(has=page.locator('.platform-tag:text-is("instagram")'))
         .first
     )

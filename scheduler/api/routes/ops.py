@@ -90,6 +90,7 @@ def _bad_cursor(exc: InvalidCursor) -> ApiError:
 @router.get("/deliveries", response_model=DeliveryPage)
 def list_deliveries(
     session: SessionDep,
+    settings: SettingsDep,
     _: OpsDep,
     status: AttemptStatus | None = None,
     channel: ChannelFilter = None,
@@ -108,7 +109,14 @@ def list_deliveries(
         until=until,
     )
     try:
-        rows, next_cursor = page_deliveries(session=session, flt=flt, limit=limit, cursor=cursor)
+        rows, next_cursor = page_deliveries(
+            session=session,
+            flt=flt,
+            limit=limit,
+            cursor=cursor,
+            tz=settings.newsroom_timezone,
+            max_attempts=settings.max_attempts,
+        )
     except InvalidCursor as exc:
         raise _bad_cursor(exc) from None
     return {"deliveries": rows, "next_cursor": next_cursor}

@@ -41,12 +41,14 @@ DISABLE_REASON = "Disabled on the Channels page"
 
 
 @router.get("/channels", response_class=HTMLResponse)
-def channels_page(request: Request, session: SessionDep, user: AdminUser) -> HTMLResponse:
+def channels_page(
+    request: Request, session: SessionDep, settings: SettingsDep, user: AdminUser
+) -> HTMLResponse:
     return render(
         request,
         "channels.html",
         session=session,
-        channels=channel_health_rows(session=session),
+        channels=channel_health_rows(session=session, settings=settings),
         now=utcnow(),
     )
 

@@ -8,75 +8,68 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from adapters.errors import ErrorClass
 from scheduler.api.deps import SessionDep, SettingsDep
 from scheduler.channels import ChannelConflict, get_channel, mark_reconnected
+from scheduler.db.cursors import InvalidCursor, decode_cursor
 from scheduler.editorial.lifecycle import RETRYABLE
 from scheduler.models import AttemptStatus, PostStatus
+from scheduler.ops.delivery_groups import delivery_entries
 from scheduler.ops.state import global_pause, lift_global_pause, set_global_pause
 from scheduler.web.deps import CsrfDep, OpsUser, env, flash, redirect, render
-from scheduler.web.queries import (
-    channel_health_rows,
-    channel_options,
-    delivery_log,
-    post_statuses,
-)
+from scheduler.web.queries import channel_health_rows, channel_options
 
 router = APIRouter()
 
 LOG_SIZE = 50
 ATTEMPT_STATUSES = [s.value for s in AttemptStatus]
 
-#: What each error class means, in words ops can act on (adapters/errors.py has the tree).
-ERROR_WORDS: dict[str, str] = {
-    ErrorClass.RETRY: "Temporary platform error; it is retried automatically.",
-    ErrorClass.RATE_LIMITED: (
-        "Rate limited by the platform; it waits for the reset time, then retries."
-    ),
-    ErrorClass.QUOTA: "The account's usage quota is spent; it retries when the quota resets.",
-    ErrorClass.BLOCKED: "The platform is temporarily blocking this account's posts; retried later.",
-    ErrorClass.PERMANENT: "The platform refused the post; it will not be retried automatically.",
-    ErrorClass.DUPLICATE: "The platform refused it as a duplicate of an earlier post.",
-    ErrorClass.REAUTH: "The channel's login has expired or was revoked; reconnect the channel.",
-    ErrorClass.PERMISSION: (
-        "The account lacks the permission to post; reconnect it with that permission."
-    ),
-    ErrorClass.AMBIGUOUS: (
-        "The outcome is unknown (the connection dropped); it is being reconciled."
-    ),
-    ErrorClass.ERROR: "The delivery failed.",
-}
-
 
 def _log_context(
-    *, session: SessionDep, settings: SettingsDep, status: str | None, channel: str | None
+    *,
+    session: SessionDep,
+    settings: SettingsDep,
+    status: str | None,
+    channel: str | None,
+    before: str | None,
 ) -> dict[str, Any]:
     status_value = status if status in ATTEMPT_STATUSES else None
     try:
         channel_value = str(uuid.UUID(channel)) if channel else None
     except ValueError:
         channel_value = None
-    rows = delivery_log(
+    try:
+        if before:
+            decode_cursor(before)
+        page_error = None
+    except InvalidCursor:
+        before = None  # a mangled "older" link: say so and show the newest page
+        page_error = "That page link is not valid any more; showing the newest deliveries."
+    entries, older = delivery_entries(
         session=session,
+        tz=settings.newsroom_timezone,
+        max_attempts=settings.max_attempts,
         status=status_value,
         channel_id=uuid.UUID(channel_value) if channel_value else None,
+        cursor=before,
         limit=LOG_SIZE,
     )
-    statuses = post_statuses(session=session, post_ids=[r.post_id for r in rows])
     # A needs_review post may be live: it is retried from its card, once a person checked.
     retryable = {str(s) for s in RETRYABLE} - {PostStatus.NEEDS_REVIEW.value}
     return {
-        "rows": rows,
-        "can_retry": {pid for pid, s in statuses.items() if s in retryable},
-        "error_words": ERROR_WORDS,
+        "entries": entries,
+        "can_retry": {e.post_id for e in entries if e.post_status in retryable},
         "status": status_value or "",
         "channel": channel_value or "",
+        "before": before or "",
+        "older": older,
+        "page_error": page_error,
         "newsroom_tz": settings.newsroom_timezone,
     }
 
 
 StatusQ = Annotated[str | None, Query(max_length=32)]
 ChannelQ = Annotated[str | None, Query(max_length=64)]
+BeforeQ = Annotated[str | None, Query(max_length=200)]
 
 
 @router.get("/deliveries", response_class=HTMLResponse)
@@ -87,9 +80,12 @@ def deliveries(
     user: OpsUser,
     status: StatusQ = None,
     channel: ChannelQ = None,
+    before: BeforeQ = None,
 ) -> HTMLResponse:
-    context = _log_context(session=session, settings=settings, status=status, channel=channel)
-    health = channel_health_rows(session=session)
+    context = _log_context(
+        session=session, settings=settings, status=status, channel=channel, before=before
+    )
+    health = channel_health_rows(session=session, settings=settings)
     return render(
         request,
         "deliveries.html",
@@ -111,8 +107,10 @@ def delivery_rows(
     status: StatusQ = None,
     channel: ChannelQ = None,
 ) -> HTMLResponse:
-    """The log's table body, polled by the page every few seconds."""
-    context = _log_context(session=session, settings=settings, status=status, channel=channel)
+    """The log's table body, polled by the page every few seconds (its newest page only)."""
+    context = _log_context(
+        session=session, settings=settings, status=status, channel=channel, before=None
+    )
     html = env.get_template("_delivery_rows.html").render(
         csrf_token=request.scope.get("session", {}).get("csrf", ""), **context
     )
