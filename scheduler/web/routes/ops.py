@@ -14,7 +14,7 @@ from scheduler.channels import ChannelConflict, get_channel, mark_reconnected
 from scheduler.editorial.lifecycle import RETRYABLE
 from scheduler.models import AttemptStatus
 from scheduler.ops.state import global_pause, lift_global_pause, set_global_pause
-from scheduler.web.deps import CsrfDep, OpsUser, env, flash, redirect, render
+from scheduler.web.deps import ActionUser, CsrfDep, OpsUser, env, flash, redirect, render
 from scheduler.web.queries import (
     channel_health_rows,
     channel_options,
@@ -142,7 +142,7 @@ def _back(target: str | None) -> RedirectResponse:
 def pause_all(
     request: Request,
     session: SessionDep,
-    user: OpsUser,
+    user: ActionUser,
     reason: Annotated[str, Form(max_length=500)] = "",
     next: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> RedirectResponse:
@@ -159,7 +159,7 @@ def pause_all(
 def resume_all(
     request: Request,
     session: SessionDep,
-    user: OpsUser,
+    user: ActionUser,
     next: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> RedirectResponse:
     if global_pause(session=session) is not None:
