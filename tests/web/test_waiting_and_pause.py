@@ -20,7 +20,7 @@ from scheduler.channels import set_channel_status
 from scheduler.db.engine import session_scope
 from scheduler.models import Channel, ChannelStatus, Post, PostStatus, utcnow
 from scheduler.ops.state import global_pause, lift_global_pause
-from tests.web.conftest import new_context
+from tests.web.conftest import ARTIFACTS, new_context
 from tests.web.service import PASSWORD, RunningService, variant, wait_seconds
 
 pytestmark = pytest.mark.browser
@@ -155,8 +155,10 @@ def test_waiting_shows_what_needs_a_person_most_urgent_first_with_counts_and_lin
     expect(reauth).to_contain_text("Ask an admin to reconnect Sandbox Instagram.")
     expect(reauth.locator('a[href="/channels"]')).to_have_count(0)
     tokens = waiting.locator('.waiting-group[data-group="tokens"]')
-    expect(tokens).to_contain_text("Facebook token for Sandbox Facebook expires in 2 days")
-    expect(tokens).to_contain_text("Ask an admin to reconnect Sandbox Facebook.")
+    expect(tokens.locator("li")).to_have_text(
+        "Facebook token for Sandbox Facebook expires in 2 days. "
+        "Ask an admin to reconnect Sandbox Facebook."
+    )
 
     # "See all" opens the queue filtered by the status, from the day of the oldest such post.
     failed = waiting.locator('.waiting-group[data-group="failed"]')
@@ -168,6 +170,8 @@ def test_waiting_shows_what_needs_a_person_most_urgent_first_with_counts_and_lin
     expect(page.locator("main")).to_contain_text(ARTICLES["failed"]["title"])
     expect(page.locator("main")).not_to_contain_text(ARTICLES["review"]["title"])
 
+    page.goto("/")
+    page.screenshot(path=str(ARTIFACTS / "waiting-for-you.png"), full_page=True)
     # An admin gets the link to the Channels page instead.
     admin = signed_in(browser, service, "admin")
     admin.goto("/")
