@@ -9,8 +9,8 @@ in schedule order and a count that stops at :data:`COUNT_CAP` (both read the pos
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +18,15 @@ from sqlmodel import Session, col
 
 from config import Settings
 from scheduler.access.token_warnings import TokenWarning, token_warnings
-from scheduler.models import Article, AuditEvent, Channel, ChannelStatus, Post, PostStatus
+from scheduler.models import (
+    Article,
+    AuditEvent,
+    Channel,
+    ChannelStatus,
+    Post,
+    PostStatus,
+    utcnow,
+)
 from scheduler.web import clock
 
 # The queue's own select (its columns are QueueRow's, in order): one definition of a row.
@@ -28,6 +36,9 @@ from scheduler.web.queries import QueueRow, _queue_select
 GROUP_LIMIT = 5
 #: Counts stop here ("1000+"): an exact count of a huge backlog is not worth its cost.
 COUNT_CAP = 1000
+#: Breaking news is urgent while fresh: a breaking post scheduled longer ago than this waits
+#: with the ordinary approvals.  (The window also keeps its count a short index range.)
+BREAKING_FRESH = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -37,7 +48,8 @@ class GroupSpec:
     key: str
     title: str
     statuses: tuple[PostStatus, ...]
-    breaking: bool | None = None  # None: any priority; True/False: breaking only / not breaking
+    #: None: any post; True: fresh breaking news only; False: everything but fresh breaking news.
+    breaking: bool | None = None
 
 
 GROUPS = (
@@ -103,24 +115,29 @@ class Waiting:
         return [c for c in self.channels if c.status == ChannelStatus.NEEDS_REAUTH]
 
 
-def _group_filter(stmt: Any, spec: GroupSpec) -> Any:
+def _group_filter(stmt: Any, spec: GroupSpec, now: datetime | None) -> Any:
     stmt = stmt.where(
         col(Post.status).in_([s.value for s in spec.statuses]),
         col(Post.scheduled_at).is_not(None),
     )
     if spec.breaking is not None:
-        breaking = col(Article.priority) == "breaking"
+        fresh = sa.and_(
+            col(Article.priority) == "breaking",
+            col(Post.scheduled_at) >= (now or utcnow()) - BREAKING_FRESH,
+        )
         stmt = stmt.join(Article, col(Article.id) == col(Post.article_id)).where(
-            breaking if spec.breaking else sa.not_(breaking)
+            fresh if spec.breaking else sa.not_(fresh)
         )
     return stmt
 
 
-def group_rows(*, session: Session, spec: GroupSpec, limit: int = GROUP_LIMIT) -> list[QueueRow]:
+def group_rows(
+    *, session: Session, spec: GroupSpec, limit: int = GROUP_LIMIT, now: datetime | None = None
+) -> list[QueueRow]:
     """The group's first ``limit`` posts, soonest scheduled first."""
     # Pick the ids on the narrow post table first, then join only those for their titles.
     first = (
-        _group_filter(sa.select(col(Post.id)), spec)
+        _group_filter(sa.select(col(Post.id)), spec, now)
         .order_by(col(Post.scheduled_at), col(Post.id))
         .limit(limit)
     )
@@ -132,9 +149,17 @@ def group_rows(*, session: Session, spec: GroupSpec, limit: int = GROUP_LIMIT) -
     return [QueueRow(*r) for r in session.execute(stmt).all()]
 
 
-def group_count(*, session: Session, spec: GroupSpec, cap: int = COUNT_CAP) -> int:
+def group_count(
+    *, session: Session, spec: GroupSpec, cap: int = COUNT_CAP, now: datetime | None = None
+) -> int:
     """How many posts the group holds, counted up to ``cap + 1`` (more reads as "cap+")."""
-    inner = _group_filter(sa.select(sa.literal(1)).select_from(Post), spec).limit(cap + 1)
+    if spec.breaking is False:
+        # All posts of the status minus the fresh breaking ones: two index ranges, where
+        # filtering on the article would look up the article of every post counted.
+        fresh = group_count(session=session, spec=replace(spec, breaking=True), cap=cap, now=now)
+        every = group_count(session=session, spec=replace(spec, breaking=None), cap=cap + fresh)
+        return every - fresh
+    inner = _group_filter(sa.select(sa.literal(1)).select_from(Post), spec, now).limit(cap + 1)
     return int(
         session.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar_one()
     )
@@ -190,16 +215,16 @@ def _paused_by(session: Session, channel_ids: list[uuid.UUID]) -> dict[Any, tupl
 
 def waiting_for_you(*, session: Session, settings: Settings, limit: int = GROUP_LIMIT) -> Waiting:
     """The groups that hold something, most urgent first, and every channel's state."""
-    tz = settings.newsroom_timezone
+    tz, now = settings.newsroom_timezone, utcnow()
     channels = channel_states(session=session)
     groups: list[WaitingGroup] = []
     for spec in GROUPS:
-        count = group_count(session=session, spec=spec)
+        count = group_count(session=session, spec=spec, now=now)
         needs_reauth = spec.key == "needs_reauth" and any(
             c.status == ChannelStatus.NEEDS_REAUTH for c in channels
         )
         if count or needs_reauth:
-            rows = group_rows(session=session, spec=spec, limit=limit) if count else []
+            rows = group_rows(session=session, spec=spec, limit=limit, now=now) if count else []
             url = see_all_url(spec, rows, tz) if count else None
             groups.append(WaitingGroup(spec.key, spec.title, count, rows, url))
         if spec.key == TOKENS_AFTER:

@@ -161,3 +161,25 @@ def test_nothing_waiting_means_no_groups_and_every_channel_listed_with_who_pause
     )
     assert fb_state.paused_at is not None
     assert states["Sandbox X"].paused_by is None and states["Sandbox X"].status == "active"
+
+
+def test_stale_breaking_news_waits_with_the_approvals_and_counts_stay_exact(
+    engine: Engine, settings: Settings, article_json: dict[str, Any], channels: dict[str, Any]
+) -> None:
+    breaking = {**article_json, "priority": "breaking"}
+    seed(engine, breaking, "fresh", S.PENDING_APPROVAL, hours=-1)
+    stale = seed(engine, breaking, "stale", S.PENDING_APPROVAL, hours=-30)
+    seed(engine, article_json, "normal", S.PENDING_APPROVAL, hours=2)
+    with Session(engine) as s:
+        groups = {g.key: g for g in waiting_for_you(session=s, settings=settings).groups}
+        # Counted as "all pending minus the fresh breaking ones", capped like every group.
+        assert group_count(session=s, spec=SPEC["pending_approval"], cap=4) == 5
+        assert group_count(session=s, spec=SPEC["pending_approval"], cap=6) == 6
+    assert groups["breaking"].count == 3
+    assert {r.post_id for r in groups["breaking"].rows}.isdisjoint(
+        r.post_id for r in groups["pending_approval"].rows
+    )
+    approvals = groups["pending_approval"]
+    assert approvals.count == 6
+    # The stale breaking posts come first (scheduled earliest) among the approvals.
+    assert {r.post_id for r in approvals.rows[:3]} == {p.id for p in stale.values()}
