@@ -193,6 +193,8 @@ class Post(SQLModel, table=True):
         ),
         sa.Index("ix_post_status_scheduled", "status", "scheduled_at", "id"),
         sa.Index("ix_post_scheduled_at", "scheduled_at"),
+        # "Waiting for you" reads a few posts of one status in schedule order, and counts them.
+        sa.Index("ix_post_status_scheduled", "status", "scheduled_at"),
         # The dispatcher's spacing reads a paced channel's latest publish (pacing.py).
         sa.Index("ix_post_channel_published", "channel_id", "published_at"),
     )
@@ -323,6 +325,7 @@ class User(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     username: str = Field(max_length=100, unique=True)
+    display_name: str = Field(default="", max_length=200)  # shown instead of "user:<username>"
     password_hash: str = Field(max_length=300)
     role: Role = _enum(Role.EDITOR)
     created_at: datetime = _created()

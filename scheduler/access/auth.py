@@ -86,21 +86,33 @@ def check_password(password: str, stored: str) -> bool:
 
 
 def create_user(
-    *, session: Session, username: str, password: str, role: Role, actor: str = "cli"
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    role: Role,
+    actor: str = "cli",
+    display_name: str | None = None,
 ) -> User:
-    """Create a web UI user; passwords shorter than 10 characters are refused."""
+    """Create a web UI user; passwords shorter than 10 characters are refused.  The display
+    name ("Aisha Khan") is what pages show for the person; it defaults to the username."""
     if len(password) < 10:
         raise ValueError("password: must be at least 10 characters")
+    name = " ".join((display_name or "").split()) or username
+    if len(name) > 200:
+        raise ValueError(f"name: at most 200 characters, got {len(name)}")
     if session.exec(select(User).where(col(User.username) == username)).first():
         raise ValueError(f"username: {username!r} already exists")
-    user = User(username=username, password_hash=hash_password(password), role=role)
+    user = User(
+        username=username, display_name=name, password_hash=hash_password(password), role=role
+    )
     session.add(user)
     session.flush()
     record_audit(
         session=session,
         actor=actor,
         action="user.create",
-        after={"username": username, "role": str(role)},
+        after={"username": username, "name": name, "role": str(role)},
     )
     return user
 

@@ -16,6 +16,9 @@ def users_create(
     role: Annotated[str, typer.Option(help=ROLE_HELP)],
     username: Annotated[str, typer.Option(help="Login name")],
     password: Annotated[str | None, typer.Option(help="Omit to be prompted")] = None,
+    name: Annotated[
+        str | None, typer.Option(help='The name pages show, e.g. "Aisha Khan" (default: username)')
+    ] = None,
 ) -> None:
     """Create a web UI user (the first admin is created this way)."""
     from scheduler.access.auth import create_user
@@ -28,7 +31,13 @@ def users_create(
     engine = ensure_ready(load_settings())
     try:
         with session_scope(engine) as session:
-            create_user(session=session, username=username.strip(), password=password, role=chosen)
+            create_user(
+                session=session,
+                username=username.strip(),
+                password=password,
+                role=chosen,
+                display_name=name,
+            )
     except ValueError as exc:
         fail(str(exc))
     typer.echo(f"user {username.strip()} created with role {chosen.value}")
@@ -74,6 +83,9 @@ def users_enable(username: Annotated[str, typer.Argument(help="Login name")]) ->
 def users_password(
     username: Annotated[str, typer.Argument(help="Login name")],
     password: Annotated[str | None, typer.Option(help="Omit to be prompted")] = None,
+    name: Annotated[
+        str | None, typer.Option(help='The name pages show, e.g. "Aisha Khan" (default: username)')
+    ] = None,
 ) -> None:
     """Set a user's password; every open session of theirs ends."""
     from scheduler.access.auth import set_user_password

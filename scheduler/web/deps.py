@@ -17,6 +17,7 @@ from scheduler.models import Role
 from scheduler.ops.state import global_pause
 from scheduler.web import clock
 from scheduler.web.health_words import health_words
+from scheduler.web.people import People, person_filter
 from scheduler.web.session import csrf_matches, new_csrf_token
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -33,6 +34,7 @@ env.filters["fmt_datetime"] = clock.fmt_datetime
 env.filters["picker_value"] = clock.picker_value
 env.filters["fmt_iso"] = clock.fmt_iso
 env.filters["health_words"] = health_words
+env.filters["person"] = person_filter
 
 EDITOR_ROLES = frozenset({Role.EDITOR, Role.ADMIN})
 OPS_ROLES = frozenset({Role.OPS, Role.ADMIN})
@@ -145,6 +147,7 @@ def render(
         "pause": pause,
         "newsroom_tz": settings.newsroom_timezone,
         "path": request.url.path,
+        "people": People(session),
     }
     html = env.get_template(template).render({**base, **context})
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from config import Settings
 from scheduler.channels import list_channels
 from scheduler.db.cursors import decode_cursor, encode_cursor
-from scheduler.editorial.lifecycle import APPROVABLE, NEEDS_ATTENTION
+from scheduler.editorial.lifecycle import NEEDS_ATTENTION
 from scheduler.models import Article, Channel, Post, PostStatus
 from scheduler.ops.channel_health import ChannelHealth, channel_health_row
 from scheduler.ops.health import recent_attempts
@@ -208,22 +208,6 @@ def channel_options(*, session: Session) -> list[tuple[uuid.UUID, str, str]]:
     return [(r[0], r[1], str(r[2])) for r in rows]
 
 
-def waiting_posts(*, session: Session, limit: int = 20) -> list[QueueRow]:
-    """Posts waiting for a person (approval or a draft to fix), soonest scheduled first."""
-    # Pick the ids on the narrow post table first (status index, small sort), then join only
-    # those: joining first would sort every waiting post with its article's title.
-    first = (
-        sa.select(col(Post.id))
-        .where(col(Post.status).in_(sorted(APPROVABLE)))
-        .order_by(col(Post.scheduled_at), col(Post.id))
-        .limit(limit)
-    )
-    stmt = (
-        _queue_select(None, None)
-        .where(col(Post.id).in_(first.scalar_subquery()))
-        .order_by(col(Post.scheduled_at), col(Post.id))
-    )
-    return [QueueRow(*r) for r in session.execute(stmt).all()]
 
 
 def post_channel_zone(*, session: Session, post_id: uuid.UUID) -> str | None:

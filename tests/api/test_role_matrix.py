@@ -71,8 +71,9 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/deliveries/stream"): rule(OPS, params={"max_seconds": 0.1}),
     ("GET", "/api/v1/channels"): rule(OPS),
     ("GET", "/api/v1/alerts"): rule(OPS),
-    ("POST", "/api/v1/channels/{channel_id}/pause"): rule(OPS, body={"reason": "matrix"}),
-    ("POST", "/api/v1/channels/{channel_id}/resume"): rule(OPS),
+    # One channel's pause is the kill switch for one account: editors may pull it too.
+    ("POST", "/api/v1/channels/{channel_id}/pause"): rule(EDITOR, OPS, body={"reason": "matrix"}),
+    ("POST", "/api/v1/channels/{channel_id}/resume"): rule(EDITOR, OPS),
     ("POST", "/api/v1/channels/{channel_id}/reconnected"): rule(OPS),
     # DESIGN.md: a social editor may "pause everything" (the kill switch), as may ops.
     ("GET", "/api/v1/pause"): rule(EDITOR, OPS),

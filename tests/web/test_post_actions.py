@@ -114,7 +114,7 @@ def test_cancel_asks_for_confirmation_shows_who_and_when_and_undo_restores_it(
     expect(fb.locator(".card-flash")).to_contain_text("The post was cancelled")
     expect(fb.locator(".badge").first).to_have_text("cancelled")
     note = fb.locator(".cancelled-note")
-    expect(note).to_contain_text(re.compile(r"Cancelled by user:editor at .*\d\d:\d\d PKT"))
+    expect(note).to_contain_text(re.compile(r"Cancelled by editor at .*\d\d:\d\d PKT"))
     expect(note.locator("time")).to_have_attribute("datetime", re.compile(r"^\d{4}-\d\d-\d\dT"))
     expect(note.get_by_role("button", name="Undo")).to_be_in_viewport()
     assert str(service.posts(ext)["facebook"].status) == "cancelled"

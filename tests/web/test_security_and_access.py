@@ -99,8 +99,10 @@ def test_roles_decide_what_each_user_can_do(
     response = editor_page.goto("/deliveries")
     assert response is not None and response.status == 403
     expect(editor_page.locator("main")).to_contain_text("This page is for the admin or ops role")
+    # Editors may pause everything or one channel, but not mark a channel reconnected.
+    x_channel = service.channel("x")
     response = editor_page.request.post(
-        "/pause", form={"reason": "x", "csrf_token": token(editor_page)}
+        f"/channels/{x_channel.id}/reconnected", form={"csrf_token": token(editor_page)}
     )
     assert response.status == 403
     assert not paused(service)

@@ -239,9 +239,10 @@ def _health(session: Any, channel: Channel) -> ChannelHealth:
     responses={**NOT_FOUND, **CONFLICT},
 )
 def pause(
-    channel_id: uuid.UUID, body: ReasonIn, session: SessionDep, principal: OpsDep
+    channel_id: uuid.UUID, body: ReasonIn, session: SessionDep, principal: AnyRoleDep
 ) -> ChannelHealth:
-    """Hold the channel's scheduled posts until it is resumed."""
+    """Hold the channel's scheduled posts until it is resumed (editors may, like the kill
+    switch: the per-channel pause is the kill switch for one account)."""
     channel = get_channel(session=session, channel_id=channel_id)
     try:
         pause_channel(session=session, channel=channel, reason=body.reason, actor=principal.actor)
@@ -256,7 +257,7 @@ def pause(
     response_model=ChannelHealth,
     responses={**NOT_FOUND, **CONFLICT},
 )
-def resume(channel_id: uuid.UUID, session: SessionDep, principal: OpsDep) -> ChannelHealth:
+def resume(channel_id: uuid.UUID, session: SessionDep, principal: AnyRoleDep) -> ChannelHealth:
     """Release the channel's held posts back to their schedule."""
     channel = get_channel(session=session, channel_id=channel_id)
     try:

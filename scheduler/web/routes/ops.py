@@ -15,7 +15,7 @@ from scheduler.editorial.lifecycle import RETRYABLE
 from scheduler.models import AttemptStatus, PostStatus
 from scheduler.ops.delivery_groups import delivery_entries
 from scheduler.ops.state import global_pause, lift_global_pause, set_global_pause
-from scheduler.web.deps import CsrfDep, OpsUser, env, flash, redirect, render
+from scheduler.web.deps import ActionUser, CsrfDep, OpsUser, env, flash, redirect, render
 from scheduler.web.queries import channel_health_rows, channel_options
 
 router = APIRouter()
@@ -141,7 +141,7 @@ def _back(target: str | None) -> RedirectResponse:
 def pause_all(
     request: Request,
     session: SessionDep,
-    user: OpsUser,
+    user: ActionUser,
     reason: Annotated[str, Form(max_length=500)] = "",
     next: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> RedirectResponse:
@@ -158,7 +158,7 @@ def pause_all(
 def resume_all(
     request: Request,
     session: SessionDep,
-    user: OpsUser,
+    user: ActionUser,
     next: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> RedirectResponse:
     if global_pause(session=session) is not None:

@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from scheduler.access.token_warnings import token_warnings
 from scheduler.api.deps import SessionDep, SettingsDep
 from scheduler.db.cursors import InvalidCursor
 from scheduler.editorial.lifecycle import SHOWS_REASON
@@ -25,9 +24,9 @@ from scheduler.web.queries import (
     next_out,
     queue_page,
     status_counts,
-    waiting_posts,
     window_rows,
 )
+from scheduler.web.waiting import waiting_for_you
 
 router = APIRouter()
 
@@ -112,8 +111,7 @@ def queue(
         first_day=first_day,
         earlier=(first_day - timedelta(days=7)).isoformat(),
         counts=status_counts(session=session, channel_id=channel_id),
-        token_warnings=token_warnings(session.connection(), settings=settings),
-        waiting=waiting_posts(session=session, limit=10),
+        waiting=waiting_for_you(session=session, settings=settings),
         next_out=next_out(session=session),
         channels=channel_options(session=session),
         statuses=STATUSES,
