@@ -36,6 +36,7 @@ from scheduler.web.queries import _QUEUE_COLUMNS, QueueRow, _queue_select
 ARTICLES_PER_PAGE = 20
 #: Posts read by one page's scan: enough for a page of articles on six channels.
 SCAN_LIMIT = 300
+PLATFORM_ORDER = {"x": 0, "instagram": 1, "facebook": 2}
 
 
 @dataclass(frozen=True)
@@ -170,11 +171,11 @@ def _entries(
     end: datetime | None,
     article_ids: list[uuid.UUID],
 ) -> list[ArticleEntry]:
-    base = _queue_select(None, None).add_columns(
-        col(Article.section), col(Article.source), col(Channel.platform)
-    )
+    base = _queue_select(None, None).add_columns(col(Article.section), col(Article.source))
     stmt = _narrow(base, f, start, end).where(col(Post.article_id).in_(article_ids))
-    stmt = stmt.order_by(col(Post.scheduled_at), col(Channel.platform), col(Post.id))
+    # Soonest first; posts going out together read X, Instagram, Facebook on every entry.
+    same_time_order = sa.case(PLATFORM_ORDER, value=col(Post.platform), else_=len(PLATFORM_ORDER))
+    stmt = stmt.order_by(col(Post.scheduled_at), same_time_order, col(Channel.name), col(Post.id))
     entries: dict[uuid.UUID, ArticleEntry] = {}
     n = len(_QUEUE_COLUMNS)
     for r in session.execute(stmt).all():

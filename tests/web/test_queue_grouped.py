@@ -129,6 +129,7 @@ def test_bulk_approve_of_two_pending_posts_approves_both_and_says_so(
     result = page.locator(".bulk-result")
     expect(result).to_have_text("2 approved.")
     expect(result).to_have_attribute("aria-live", "polite")
+    expect(result).to_be_focused()  # read out after the reload, where the form is
     for tag in ("lahore", "karachi"):
         assert str(service.posts(articles[tag])["x"].status) == "scheduled"
         expect(chip(page, tag, "x").locator(".badge")).to_have_text("scheduled")
@@ -151,6 +152,18 @@ def test_bulk_cancel_with_a_published_post_reports_the_skip(
     )
     posts = service.posts(articles["gone"])
     assert (str(posts["x"].status), str(posts["instagram"].status)) == ("cancelled", "published")
+
+
+def test_one_box_ticks_every_post_of_an_article(editor_page: Page) -> None:
+    page = editor_page
+    page.goto("/?q=snowfall")
+    boxes = entries(page).locator('.chips input[type="checkbox"]')
+    expect(boxes).to_have_count(3)
+    page.get_by_label(f"Tick every post of {ARTICLES['quetta'][0]}").check()
+    for i in range(3):
+        expect(boxes.nth(i)).to_be_checked()
+    boxes.nth(0).uncheck()
+    expect(page.locator(".pick-article")).not_to_be_checked()
 
 
 def _beside_or_above(label: dict[str, float], field: dict[str, float]) -> bool:
