@@ -57,6 +57,10 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/posts/{post_id}/post-now"): rule(EDITOR, expect=(200, 409)),
     ("POST", "/api/v1/posts/{post_id}/cancel"): rule(EDITOR, expect=(200, 409)),
     ("POST", "/api/v1/posts/{post_id}/retry"): rule(EDITOR, expect=(200, 409)),
+    # A random id: 200 with "0 cancelled; 1 skipped: no such post".
+    ("POST", "/api/v1/posts/bulk"): rule(
+        EDITOR, body={"action": "cancel", "post_ids": [str(uuid.uuid4())]}
+    ),
     ("GET", "/api/v1/articles"): rule(EDITOR),
     ("GET", "/api/v1/articles/{article_id}"): rule(EDITOR),
     ("POST", "/api/v1/articles"): rule(EDITOR, body=ARTICLE, expect=(200, 201)),

@@ -154,6 +154,21 @@ def test_bulk_cancel_with_a_published_post_reports_the_skip(
     assert (str(posts["x"].status), str(posts["instagram"].status)) == ("cancelled", "published")
 
 
+def test_bulk_needs_the_csrf_token_and_the_editor_role(
+    editor_page: Page, ops_page: Page, service: RunningService, articles: dict[str, str]
+) -> None:
+    x = service.posts(articles["quetta"])["x"]
+    form = {"action": "cancel", "post_id": str(x.id)}
+    editor_page.goto("/")
+    assert editor_page.request.post("/posts/bulk", form=form).status == 403  # no token
+    ops_page.goto("/")
+    expect(ops_page.locator("#bulk-form")).to_have_count(0)
+    token = ops_page.locator('meta[name="csrf-token"]').get_attribute("content") or ""
+    response = ops_page.request.post("/posts/bulk", form={**form, "csrf_token": token})
+    assert response.status == 403
+    assert str(service.posts(articles["quetta"])["x"].status) == "pending_approval"
+
+
 def test_one_box_ticks_every_post_of_an_article(editor_page: Page) -> None:
     page = editor_page
     page.goto("/?q=snowfall")

@@ -4,7 +4,10 @@
 (function () {
   "use strict";
   var report = document.querySelector(".bulk-result[data-fresh]");
-  if (report) { report.focus(); }
+  // After the load: the browser's scroll to the #bulk fragment would otherwise take focus back.
+  if (report) {
+    window.addEventListener("load", function () { setTimeout(function () { report.focus(); }, 0); });
+  }
   if (!document.getElementById("bulk-form")) { return; }
   document.querySelectorAll("li.entry").forEach(function (entry, i) {
     var boxes = entry.querySelectorAll('.chips input[type="checkbox"]');
