@@ -7,10 +7,14 @@ its own savepoint, and the answer says per post whether it changed and, if not, 
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Body
+from fastapi.responses import JSONResponse
 
 from scheduler.api.deps import EditorDep, SessionDep, SettingsDep
-from scheduler.api.schemas.bulk import BulkIn, BulkOut, BulkPostOut
+from scheduler.api.errors import problem
+from scheduler.api.schemas.bulk import BulkIn, BulkOut, BulkPostOut, BulkScheduleIn
 from scheduler.api.schemas.ops import PROBLEMS
 from scheduler.editorial.bulk import bulk_post_action
 
@@ -19,7 +23,10 @@ router = APIRouter(tags=["editor"], responses=PROBLEMS)
 
 @router.post("/posts/bulk", response_model=BulkOut)
 def bulk_posts_route(
-    body: BulkIn, session: SessionDep, settings: SettingsDep, principal: EditorDep
+    body: Annotated[BulkIn, Body()],
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: EditorDep,
 ) -> BulkOut:
     """Apply one action to up to 200 posts; 200 with a per-post report (some may be skipped)."""
     result = bulk_post_action(
@@ -27,7 +34,7 @@ def bulk_posts_route(
         action=body.action,
         post_ids=body.post_ids,
         actor=principal.actor,
-        at=body.at,
+        at=body.at if isinstance(body, BulkScheduleIn) else None,
         zone=settings.newsroom_timezone,
     )
     return BulkOut(
@@ -39,4 +46,17 @@ def bulk_posts_route(
             BulkPostOut(post_id=o.post_id, applied=o.applied, status=o.status, reason=o.reason)
             for o in result.outcomes
         ],
+    )
+
+
+@router.api_route(
+    "/posts/bulk",
+    methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+    include_in_schema=False,
+)
+def bulk_other_methods() -> JSONResponse:
+    """405 for the other methods: without this, ``/posts/{post_id}`` would take ``GET`` and
+    ``PATCH`` of this path and answer that "bulk" is not a post id (422)."""
+    return problem(
+        405, "Method not allowed", "Only POST is allowed here.", headers={"Allow": "POST"}
     )

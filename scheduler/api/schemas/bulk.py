@@ -3,27 +3,50 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from scheduler.api.schemas.posts import AwareTime
 from scheduler.editorial.bulk import MAX_BULK_POSTS
 
-
-class BulkIn(BaseModel):
-    """Approve, schedule (``at`` required) or cancel each of these posts."""
-
-    model_config = ConfigDict(extra="forbid")
-    action: Literal["approve", "schedule", "cancel"]
-    post_ids: list[uuid.UUID] = Field(
+PostIds = Annotated[
+    list[uuid.UUID],
+    Field(
         min_length=1,
         max_length=MAX_BULK_POSTS,
         description=f"1 to {MAX_BULK_POSTS} post ids; a repeated id counts once",
-    )
-    at: AwareTime | None = Field(
-        default=None, description="For schedule only: ISO 8601 with an offset, not in the past"
-    )
+    ),
+]
+
+
+class BulkApproveIn(BaseModel):
+    """Approve each of these posts."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["approve"]
+    post_ids: PostIds
+
+
+class BulkCancelIn(BaseModel):
+    """Cancel each of these posts."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["cancel"]
+    post_ids: PostIds
+
+
+class BulkScheduleIn(BaseModel):
+    """Schedule each of these posts for ``at``."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["schedule"]
+    post_ids: PostIds
+    at: AwareTime = Field(description="ISO 8601 with an offset, not in the past")
+
+
+#: The body, told apart by ``action`` (the schedule action alone takes, and needs, ``at``).
+BulkIn = Annotated[BulkApproveIn | BulkCancelIn | BulkScheduleIn, Field(discriminator="action")]
 
 
 class BulkPostOut(BaseModel):
