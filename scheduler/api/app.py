@@ -12,6 +12,7 @@ from scheduler.api.openapi import install_openapi
 from scheduler.api.probes import install_probes
 from scheduler.api.routes import admin as routes_admin
 from scheduler.api.routes import alerts as routes_alerts
+from scheduler.api.routes import bulk as routes_bulk
 from scheduler.api.routes import connect as routes_connect
 from scheduler.api.routes import ops as routes_ops
 from scheduler.api.routes import posts as routes_posts
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_probes(app, settings)
 
     for module in (
+        routes_bulk,
         routes_posts,
         routes_webhooks,
         routes_ops,

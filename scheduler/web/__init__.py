@@ -12,6 +12,7 @@ from scheduler.web.errors import install_error_pages
 from scheduler.web.routes import alerts as routes_alerts
 from scheduler.web.routes import article as routes_article
 from scheduler.web.routes import auth as routes_auth
+from scheduler.web.routes import bulk as routes_bulk
 from scheduler.web.routes import channel_pause as routes_channel_pause
 from scheduler.web.routes import channels as routes_channels
 from scheduler.web.routes import oauth_callback as routes_oauth_callback
@@ -30,6 +31,7 @@ def install_web(app: FastAPI, settings: Settings, *, api_prefix: str) -> None:
         routes_queue,
         routes_article,
         routes_post_recovery,
+        routes_bulk,
         routes_ops,
         routes_channels,
         routes_oauth_callback,

@@ -13,7 +13,6 @@ from sqlmodel import Session, col, select
 
 from config import Settings
 from scheduler.channels import list_channels
-from scheduler.db.cursors import decode_cursor, encode_cursor
 from scheduler.editorial.lifecycle import NEEDS_ATTENTION
 from scheduler.models import Article, Channel, Post, PostStatus
 from scheduler.ops.channel_health import ChannelHealth, channel_health_row
@@ -95,40 +94,6 @@ def _queue_select(channel_id: uuid.UUID | None, status: str | None) -> Any:
     return stmt
 
 
-def queue_page(
-    *,
-    session: Session,
-    start: datetime,
-    end: datetime | None = None,
-    channel_id: uuid.UUID | None = None,
-    status: str | None = None,
-    limit: int = 100,
-    cursor: str | None = None,
-) -> tuple[list[QueueRow], str | None]:
-    """Posts scheduled from ``start`` (and before ``end``), soonest first, one keyset page.
-
-    Raises ``scheduler.db.cursors.InvalidCursor`` for a cursor this service did not issue.
-    """
-    stmt = _queue_select(channel_id, status).where(col(Post.scheduled_at) >= start)
-    if end is not None:
-        stmt = stmt.where(col(Post.scheduled_at) < end)
-    if cursor:
-        at, row_id = decode_cursor(cursor)
-        stmt = stmt.where(
-            sa.or_(
-                col(Post.scheduled_at) > at,
-                sa.and_(col(Post.scheduled_at) == at, col(Post.id) > row_id),
-            )
-        )
-    stmt = stmt.order_by(col(Post.scheduled_at), col(Post.id)).limit(limit + 1)
-    rows = [QueueRow(*r) for r in session.execute(stmt).all()]
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit and page[-1].scheduled_at is not None:
-        next_cursor = encode_cursor(page[-1].scheduled_at, page[-1].post_id)
-    return page, next_cursor
-
-
 def status_counts(*, session: Session, channel_id: uuid.UUID | None = None) -> dict[str, int]:
     """Posts by status (one aggregate query)."""
     stmt = sa.select(col(Post.status), sa.func.count()).group_by(col(Post.status))
@@ -206,8 +171,6 @@ def channel_options(*, session: Session) -> list[tuple[uuid.UUID, str, str]]:
         )
     ).all()
     return [(r[0], r[1], str(r[2])) for r in rows]
-
-
 
 
 def post_channel_zone(*, session: Session, post_id: uuid.UUID) -> str | None:

@@ -78,6 +78,7 @@ ALL_CHECKS = CHECKS.get_all()
 #: year from now", "in the future"): a schema-valid time outside it is refused with 422.
 CLOCK_RULES = {
     "POST /api/v1/posts/{post_id}/schedule",
+    "POST /api/v1/posts/bulk",
     "POST /api/v1/pause",
     "POST /api/v1/channels/{channel_id}/pause",
 }

@@ -61,6 +61,10 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/posts/{post_id}/mark-published"): rule(
         EDITOR, body={"url": "https://x.com/newsroom/status/1"}, expect=(200, 409)
     ),
+    # A random id: 200 with "0 cancelled; 1 skipped: no such post".
+    ("POST", "/api/v1/posts/bulk"): rule(
+        EDITOR, body={"action": "cancel", "post_ids": [str(uuid.uuid4())]}
+    ),
     ("GET", "/api/v1/articles"): rule(EDITOR),
     ("GET", "/api/v1/articles/{article_id}"): rule(EDITOR),
     ("POST", "/api/v1/articles"): rule(EDITOR, body=ARTICLE, expect=(200, 201)),

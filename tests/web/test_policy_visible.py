@@ -55,7 +55,7 @@ def test_queue_article_and_calendar_show_next_out_waits_breaking_and_slots(
     expect(x).to_contain_text("visible-breaking")  # breaking goes first
     expect(x.locator(".badge-breaking")).to_have_text("BREAKING")
     expect(x.locator(".wait-reason")).to_have_text("Waiting for approval")
-    urgent_row = page.locator(".post-row").filter(has_text="visible-breaking").first
+    urgent_row = page.locator("li.entry").filter(has_text="visible-breaking").first
     expect(urgent_row.locator(".badge-breaking")).to_have_text("BREAKING")
 
     page.goto(f"/articles/{service.posts(urgent)['x'].article_id}")

@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse
 
 from scheduler.api.deps import SessionDep, SettingsDep
 from scheduler.db.cursors import InvalidCursor
+from scheduler.editorial.bulk import MAX_BULK_POSTS
 from scheduler.editorial.lifecycle import SHOWS_REASON
-from scheduler.models import PostStatus
 from scheduler.web import clock
 from scheduler.web.calendar_slots import week_slots
 from scheduler.web.deps import UserDep, render
@@ -22,17 +22,18 @@ from scheduler.web.queries import (
     channel_options,
     day_counts,
     next_out,
-    queue_page,
     status_counts,
     window_rows,
 )
+from scheduler.web.queue_filters import STATUSES, parse_queue_query
+from scheduler.web.queue_groups import ArticleEntry, QueuePage, grouped_queue_page, known_sources
+from scheduler.web.routes.bulk import pop_bulk_result
 from scheduler.web.waiting import waiting_for_you
 
 router = APIRouter()
 
 PAGE_SIZE = 60
 CALENDAR_PER_DAY = 12
-STATUSES = [s.value for s in PostStatus]
 
 
 @dataclass
@@ -46,15 +47,6 @@ class Day:
     @property
     def label(self) -> str:
         return f"{self.day:%A} {self.day.day} {self.day:%B %Y}"
-
-
-def _group_by_day(rows: list[QueueRow], tz: str) -> list[Day]:
-    days: dict[date, Day] = {}
-    for row in rows:
-        assert row.scheduled_at is not None  # the queries select scheduled posts only
-        d = clock.local(row.scheduled_at, tz).date()
-        days.setdefault(d, Day(d)).rows.append(row)
-    return list(days.values())
 
 
 def _channel_filter(value: str | None) -> uuid.UUID | None:
@@ -72,6 +64,30 @@ ChannelQ = Annotated[str | None, Query(max_length=64)]
 StatusQ = Annotated[str | None, Query(max_length=32)]
 
 
+@dataclass
+class EntryDay:
+    """A newsroom day with the articles whose first post (on this page) goes out that day."""
+
+    day: date
+    entries: list[ArticleEntry] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.day:%A} {self.day.day} {self.day:%B %Y}"
+
+
+def _entries_by_day(entries: list[ArticleEntry], tz: str) -> list[EntryDay]:
+    days: dict[date, EntryDay] = {}
+    for entry in entries:
+        d = clock.local(entry.first_at, tz).date()
+        days.setdefault(d, EntryDay(d)).entries.append(entry)
+    return list(days.values())
+
+
+TextQ = Annotated[str | None, Query(max_length=200)]
+DayQ = Annotated[str | None, Query(max_length=10)]
+
+
 @router.get("/", response_class=HTMLResponse)
 def queue(
     request: Request,
@@ -81,32 +97,38 @@ def queue(
     channel: ChannelQ = None,
     status: StatusQ = None,
     start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    end: Annotated[DayQ, Query(alias="to")] = None,
+    q: TextQ = None,
+    section: TextQ = None,
+    source: TextQ = None,
     cursor: Annotated[str | None, Query(max_length=300)] = None,
 ) -> HTMLResponse:
     tz = settings.newsroom_timezone
-    channel_id, status_value = _channel_filter(channel), _status_filter(status)
+    query = parse_queue_query(
+        tz=tz,
+        channel=channel,
+        status=status,
+        start=start,
+        end=end,
+        text=q,
+        section=section,
+        source=source,
+    )
+    channel_id, status_value = query.filters.channel_id, query.filters.status
+    first_day = query.first_day
+    since, until = query.bounds(tz)
     try:
-        first_day = date.fromisoformat(start) if start else clock.today(tz) - timedelta(days=1)
-    except ValueError:
-        first_day = clock.today(tz) - timedelta(days=1)
-    since, _ = clock.day_bounds(first_day, tz)
-    try:
-        rows, next_cursor = queue_page(
-            session=session,
-            start=since,
-            channel_id=channel_id,
-            status=status_value,
-            limit=PAGE_SIZE,
-            cursor=cursor,
+        page = grouped_queue_page(
+            session=session, start=since, end=until, filters=query.filters, cursor=cursor
         )
     except InvalidCursor:
-        rows, next_cursor = [], None
+        page = QueuePage([], None)
     return render(
         request,
         "queue.html",
         session=session,
-        days=_group_by_day(rows, tz),
-        next_cursor=next_cursor,
+        days=_entries_by_day(page.entries, tz),
+        next_cursor=page.next_cursor,
         cursor=cursor,
         first_day=first_day,
         earlier=(first_day - timedelta(days=7)).isoformat(),
@@ -118,6 +140,14 @@ def queue(
         shows_reason=SHOWS_REASON,
         channel=str(channel_id) if channel_id else "",
         status=status_value or "",
+        query=query,
+        params=query.params,
+        keep_qs=query.query_string(),
+        filter_qs=query.query_string(leave_out=("from", "to")),
+        sources=known_sources(session=session),
+        bulk=pop_bulk_result(request),
+        max_bulk=MAX_BULK_POSTS,
+        today=clock.today(tz),
     )
 
 
