@@ -232,8 +232,8 @@ class ChannelSettings(BaseModel):
     def platform_problems(self, platform: str) -> list[str]:
         """Sentences naming each setting given that ``platform`` does not have."""
         return [
-            f"settings.{name}: only {PLATFORM_NAMES[owner]} channels have this setting; "
-            f"leave it out (or null) for a {PLATFORM_NAMES.get(platform, platform)} channel"
+            f"settings.{name}: only {PLATFORM_NAMES[owner]} channels have this setting (this "
+            f"channel is on {PLATFORM_NAMES.get(platform, platform)}); leave it out or null"
             for name, owner in PLATFORM_SETTINGS.items()
             if getattr(self, name) is not None and owner != platform
         ]
