@@ -15,6 +15,7 @@ import pytest
 from adapters.base import ArticleContent, ChannelSettings, MediaItem, Payload
 from adapters.errors import UnknownOutcomeError
 from adapters.facebook import FacebookAdapter
+from adapters.matching import expand_x_urls
 from adapters.x import XAdapter, x_weighted_length
 from tests.adapters.test_facebook_publish import PAGE, POST_ID
 from tests.adapters.test_facebook_publish import make_adapter as make_fb
@@ -142,6 +143,21 @@ def test_x_reconcile_finds_a_post_whose_listing_ends_with_the_media_link() -> No
         adapter = make_adapter(lambda _r, b=body: httpx.Response(200, json=b))  # type: ignore[misc]
         found = adapter.reconcile(Payload(channel="x", text=sent), CREDENTIALS, account_id="42")
         assert found.published is True and found.external_id == "1900", sent
+
+
+def test_the_media_link_is_left_out_by_its_media_key_or_its_photo_address() -> None:
+    photo = "https://x.com/desk/status/1900/photo/1"
+    keyed = {"url": "https://t.co/a", "expanded_url": photo, "media_key": "3_1"}
+    unkeyed = {"url": "https://t.co/a", "expanded_url": photo}
+    article = {"url": "https://t.co/b", "expanded_url": "https://example.pk/news/1"}
+    for media in (keyed, unkeyed):
+        text = expand_x_urls("Dar https://t.co/b https://t.co/a", {"urls": [article, media]})
+        assert text.split() == ["Dar", "https://example.pk/news/1"]
+    # A link to someone else's post is kept: only a /photo/ or /video/ address is media.
+    quoted = {"url": "https://t.co/a", "expanded_url": "https://x.com/desk/status/1900"}
+    assert expand_x_urls("See https://t.co/a", {"urls": [quoted]}) == (
+        "See https://x.com/desk/status/1900"
+    )
 
 
 # --- Facebook photo posts -------------------------------------------------------------------------
