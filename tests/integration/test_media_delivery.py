@@ -61,7 +61,10 @@ def stack(
     )
     with session_scope(st.engine) as s:
         for channel in s.exec(select(Channel)).all():
-            shape = {"x": {"attach_image": True}, "facebook": {"post_type": "photo"}}
+            shape: dict[str, dict[str, Any]] = {
+                "x": {"attach_image": True},
+                "facebook": {"post_type": "photo"},
+            }
             extra = shape.get(str(channel.platform))
             if extra:
                 settings = {**channel.settings, **extra}
