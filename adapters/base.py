@@ -129,6 +129,31 @@ def _json_integer(value: Any) -> Any:
 JSON_INTEGER = BeforeValidator(_json_integer)
 
 
+#: Settings that belong to one platform: set on another platform's channel, they are refused.
+PLATFORM_SETTINGS: dict[str, Platform] = {
+    "attach_image": "x",
+    "include_link": "x",
+    "post_type": "facebook",
+}
+PLATFORM_NAMES: dict[str, str] = {"x": "X", "instagram": "Instagram", "facebook": "Facebook"}
+#: X refuses longer alt text (``POST /2/media/metadata``: ``alt_text.text`` ≤ 1,000).
+ALT_TEXT_LIMIT = 1000
+
+
+def wants_image(platform: str, settings: ChannelSettings) -> bool:
+    """Whether a channel's posts carry an image by choice (Instagram's always do)."""
+    if platform == "x":
+        return bool(settings.attach_image)
+    return platform == "facebook" and settings.post_type == "photo"
+
+
+def image_alt_text(article: ArticleContent) -> str:
+    """The image's description: the article JSON has no alt text, so the headline (which is
+    also what a headline card shows), within X's limit."""
+    title = " ".join(article.title.split())
+    return title if len(title) <= ALT_TEXT_LIMIT else title[: ALT_TEXT_LIMIT - 1] + "…"
+
+
 class ChannelSettings(BaseModel):
     """Per-channel rendering and scheduling settings (stored as JSON on the channel).
 
@@ -178,6 +203,22 @@ class ChannelSettings(BaseModel):
         description="Which articles the channel takes, by source, section and tags; "
         "empty: every article",
     )
+    # --- per-platform post shape (null: the platform's default; see PLATFORM_SETTINGS) ---
+    attach_image: StrictBool | None = Field(
+        default=None,
+        description="X only: attach the article's image (or a headline card when it has "
+        "none) with its alt text; default false",
+    )
+    include_link: StrictBool | None = Field(
+        default=None,
+        description="X only: put the article link in the post; false posts carry no URL "
+        "(X charges more for posts with a URL); default true",
+    )
+    post_type: Literal["link", "photo"] | None = Field(
+        default=None,
+        description='Facebook only: "link" (a /feed link post, the default) or "photo" (a '
+        "/photos post of the article image, the link in the caption)",
+    )
 
     @field_validator("slots")
     @classmethod
@@ -185,10 +226,17 @@ class ChannelSettings(BaseModel):
         if value is not None:
             if not value:
                 return None  # {} says "no slots", as null does
-            if not value:
-                return None  # {} says "no slots", as null does
             parse_slot_spec(value)  # raises ValueError with a sentence naming the bad key/time
         return value
+
+    def platform_problems(self, platform: str) -> list[str]:
+        """Sentences naming each setting given that ``platform`` does not have."""
+        return [
+            f"settings.{name}: only {PLATFORM_NAMES[owner]} channels have this setting (this "
+            f"channel is on {PLATFORM_NAMES.get(platform, platform)}); leave it out or null"
+            for name, owner in PLATFORM_SETTINGS.items()
+            if getattr(self, name) is not None and owner != platform
+        ]
 
     @classmethod
     def from_stored(cls, data: dict[str, Any] | None) -> ChannelSettings:
@@ -205,15 +253,20 @@ class MediaItem:
     width: int
     height: int
     content_type: str = "image/jpeg"
+    #: What the image shows, for people who cannot see it (X: at most 1,000 characters).
+    alt_text: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "url": self.url,
             "path": self.path,
             "width": self.width,
             "height": self.height,
             "content_type": self.content_type,
         }
+        if self.alt_text:
+            data["alt_text"] = self.alt_text
+        return data
 
 
 @dataclass

@@ -64,11 +64,17 @@ def facebook_message_problems(text: str, link: str | None) -> list[str]:
 def render_facebook(
     article: ArticleContent, settings: ChannelSettings, media: MediaItem | None
 ) -> Payload:
-    """A link post: the summary (or template) as the message, the UTM link beside it."""
+    """A link post: the summary (or template) as the message, the UTM link beside it.
+
+    With ``media`` (``post_type: photo``), a photo post: the link goes into the caption text,
+    since a photo post has no link field.
+    """
     fields = article_fields(article, settings)
     default = DEFAULT_FB_TEMPLATE if fields["summary"] else FB_FALLBACK_TEMPLATE
     template, problems = resolve_template(settings.template, default)
     warnings: list[str] = []
+    if media is not None and "link" not in template_fields(template):
+        template += "\n\n{link}"
     if not fields["title"]:
         problems.append("The article has no title; add one before this post can go out.")
     link = with_utm(article.url, source="facebook", campaign=settings.utm_campaign)
@@ -143,14 +149,19 @@ class FacebookAdapter:
         state: dict[str, Any] | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> PublishResult:
-        """Create the link post with ``POST /{page-id}/feed`` (PLATFORMS.md §4.3)."""
+        """Create the post (PLATFORMS.md §4.3): a link post with ``POST /{page-id}/feed``, or
+        with an image, a photo post with ``POST /{page-id}/photos`` (``url``, ``caption``)."""
         call = self._call(credentials)
-        data = {"message": payload.text}
-        if payload.link:
-            data["link"] = payload.link
+        if payload.media:
+            edge = "photos"
+            data = {"url": payload.media[0].url, "caption": payload.text, "published": "true"}
+        else:
+            edge, data = "feed", {"message": payload.text}
+            if payload.link:
+                data["link"] = payload.link
         try:
             body, status = call.request(
-                "POST", f"{account_id}/feed", action="publish the post", publishes=True, data=data
+                "POST", f"{account_id}/{edge}", action="publish the post", publishes=True, data=data
             )
         except (PermanentError, RetryableError) as exc:
             ambiguous = exc.http_status is not None and (
@@ -169,7 +180,9 @@ class FacebookAdapter:
                     rate_limit=exc.rate_limit,
                 ) from exc
             raise
-        post_id = str(body.get("id") or "")
+        # A photo's answer is {"id": photo id, "post_id": Page post id}: the post id is what
+        # the Page's feed (and reconciliation) knows.
+        post_id = str(body.get("post_id" if payload.media else "id") or "")
         if not post_id:
             raise UnknownOutcomeError(
                 f"Facebook accepted the post (HTTP {status}) without returning its id; "

@@ -11,6 +11,7 @@ deadline and the per-server shares) is :mod:`adapters.image_fetch`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import warnings
 from typing import Literal
@@ -168,6 +169,13 @@ def _as_clause(reason: str) -> str:
     return reason[:1].lower() + reason[1:] if reason[1:2].islower() else reason
 
 
+@functools.lru_cache(maxsize=32)
+def _card(title: str, brand_color: str, source: str, language: str) -> bytes:
+    # Drawing is the costly part (a fraction of a second); one article's card is wanted by
+    # several channels (Instagram, X with attach_image, Facebook photo posts) in one process.
+    return headline_card(title, brand_color=brand_color, source=source, language=language)
+
+
 def prepare_instagram_image(
     article: ArticleContent,
     settings: ChannelSettings,
@@ -194,12 +202,7 @@ def prepare_instagram_image(
             reason = exc.reason
     else:
         reason = "The article has no image."
-    card = headline_card(
-        article.title,
-        brand_color=settings.brand_color,
-        source=article.source,
-        language=article.language,
-    )
+    card = _card(article.title, settings.brand_color, article.source, article.language)
     item = store.save_jpeg(card, width=CARD_SIZE[0], height=CARD_SIZE[1])
     return item, [f"{IMAGE_NOT_USED}({_as_clause(reason)}); a headline card was generated instead."]
 

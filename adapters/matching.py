@@ -17,6 +17,10 @@ from typing import Any
 from adapters.base import text_fingerprint
 
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
+# X's link to an attached photo or video: https://x.com/{user}/status/{id}/photo/1
+_X_MEDIA_LINK = re.compile(
+    r"(?i)^https?://(?:x|twitter)\.com/[^/]+/status/\d+/(?:photo|video)/\d+$"
+)
 # Below this many characters of URL-free text, only an exact match counts.
 MIN_LOOSE_CHARS = 20
 
@@ -27,10 +31,12 @@ def without_urls(text: str) -> str:
 
 
 def expand_x_urls(text: str, entities: Mapping[str, Any] | None) -> str:
-    """X ``text`` with each t.co link replaced by its ``expanded_url`` from ``entities``."""
+    """X ``text`` with each t.co link replaced by its ``expanded_url`` from ``entities``, and
+    the t.co link X appends for attached media removed (we never sent it)."""
     for item in (entities or {}).get("urls") or []:
         if isinstance(item, dict) and item.get("url") and item.get("expanded_url"):
-            text = text.replace(str(item["url"]), str(item["expanded_url"]))
+            media = bool(item.get("media_key")) or _X_MEDIA_LINK.search(str(item["expanded_url"]))
+            text = text.replace(str(item["url"]), "" if media else str(item["expanded_url"]))
     return text
 
 

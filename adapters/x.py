@@ -83,7 +83,9 @@ def render_x(
     """Title, UTM link and hashtags within 280 weighted characters (see XAdapter.render)."""
     template, problems = resolve_template(settings.template, DEFAULT_X_TEMPLATE)
     warnings: list[str] = []
-    if "link" not in template_fields(template):
+    # include_link false: a post without any URL (X charges more for posts that carry one).
+    include_link = settings.include_link is not False
+    if include_link and "link" not in template_fields(template):
         template += "\n\n{link}"
         warnings.append("The template has no {link}, so the article link was added at the end.")
     fields = article_fields(article, settings)
@@ -91,8 +93,10 @@ def render_x(
     if not fields["title"]:
         problems.append("The article has no title; add one before this post can go out.")
     link = with_utm(article.url, source="x", campaign=settings.utm_campaign)
-    if link is None:
+    if link is None and include_link:
         problems.append(f"The article link {article.url!r} is not a web address X can link to.")
+    if not include_link:
+        link = None
     fields["link"] = link or ""
     tags = build_hashtags(
         article.tags,
@@ -172,14 +176,7 @@ class XAdapter:
         progress = on_progress or _ignore_progress
         body: dict[str, Any] = {"text": payload.text}
         if payload.media:
-            media_ids = list((state or {}).get("media_ids") or [])
-            if not media_ids:
-                media_ids = upload_media(
-                    self.client, self.base_url, token, payload.media, sleep=self.sleep
-                )
-                # Persisted so a retry within the media's 24 h lifetime does not upload again.
-                progress({"media_ids": media_ids})
-            body["media"] = {"media_ids": media_ids}
+            body["media"] = {"media_ids": self._media_ids(payload, token, state or {}, progress)}
         response = send(
             self.client,
             "POST",
@@ -224,6 +221,20 @@ class XAdapter:
                 rate_limit=error.rate_limit,
             )
         raise error
+
+    def _media_ids(
+        self, payload: Payload, token: str, state: dict[str, Any], progress: ProgressCallback
+    ) -> list[str]:
+        """Ids of the payload's images on X: uploaded (with alt text) now, inside the attempt,
+        since ids expire; or those an earlier attempt uploaded for these same images."""
+        uploaded_for = [[m.url, m.alt_text] for m in payload.media]
+        media_ids = list(state.get("media_ids") or [])
+        if media_ids and state.get("media_for", uploaded_for) == uploaded_for:
+            return media_ids
+        media_ids = upload_media(self.client, self.base_url, token, payload.media, sleep=self.sleep)
+        # Persisted so a retry within the media's 24 h lifetime does not upload again.
+        progress({"media_ids": media_ids, "media_for": uploaded_for})
+        return media_ids
 
     def reconcile(
         self,

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from adapters.base import MediaItem
+from adapters.base import ALT_TEXT_LIMIT, MediaItem
 from adapters.errors import PermanentError, RetryableError
 from adapters.transport import bearer, json_body, send
 from adapters.x_errors import classify_x_error, classify_x_response
@@ -77,6 +77,21 @@ def _call(
     return data if isinstance(data, dict) else {}
 
 
+def _describe(
+    client: httpx.Client, base_url: str, token: str, media_id: str, alt_text: str
+) -> None:
+    """Give the uploaded image its alt text (``POST /2/media/metadata``), before the post."""
+    if alt_text:
+        _call(
+            client,
+            "POST",
+            f"{base_url}/2/media/metadata",
+            token,
+            "set the image's alt text",
+            json={"id": media_id, "metadata": {"alt_text": {"text": alt_text[:ALT_TEXT_LIMIT]}}},
+        )
+
+
 def _upload_one(
     client: httpx.Client,
     base_url: str,
@@ -117,6 +132,7 @@ def _upload_one(
         processing = info.get("processing_info")
         state = processing.get("state") if isinstance(processing, dict) else "succeeded"
         if state == "succeeded":
+            _describe(client, base_url, token, media_id, item.alt_text)
             return media_id
         if state == "failed":
             # §1.3: a media id cannot be used until it succeeded; a failed one never will.

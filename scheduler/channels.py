@@ -28,6 +28,23 @@ class ChannelNotFound(NotFound):
     """No channel with that id or name."""
 
 
+class InvalidChannelSettings(ValueError):
+    """Settings the channel's platform does not have; ``errors`` has one sentence each."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+def platform_checked_settings(data: dict[str, Any], platform: str) -> ChannelSettings:
+    """``data`` validated, refusing settings of another platform (attach_image on Instagram)."""
+    validated = ChannelSettings.model_validate(data)
+    problems = validated.platform_problems(platform)
+    if problems:
+        raise InvalidChannelSettings(problems)
+    return validated
+
+
 def sandbox_token(account_id: str) -> str:
     """The token the sandbox platform accepts for an account."""
     return f"sandbox-token-{account_id}"
@@ -51,7 +68,7 @@ def create_channel(
     ``connected_via`` records where the credentials came from: ``token`` (pasted by an admin),
     ``oauth`` (the connect flow) or ``sandbox`` (the embedded default's seeded channels).
     """
-    validated = ChannelSettings.model_validate(channel_settings or {})
+    validated = platform_checked_settings(channel_settings or {}, str(platform))
     channel = Channel(
         connected_via=connected_via,
         connected_by=actor,
@@ -276,6 +293,11 @@ def update_channel(
 ) -> Channel:
     """Rename a channel, change its timezone or its rendering and scheduling settings."""
     before = {"name": channel.name, "timezone": channel.timezone, "settings": channel.settings}
+    checked = (
+        platform_checked_settings(channel_settings, str(channel.platform))
+        if channel_settings is not None
+        else None
+    )
     if name is not None and name != channel.name:
         taken = session.exec(select(Channel).where(col(Channel.name) == name)).first()
         if taken is not None:
@@ -283,8 +305,8 @@ def update_channel(
         channel.name = name
     if timezone is not None:
         channel.timezone = timezone
-    if channel_settings is not None:
-        channel.settings = ChannelSettings.model_validate(channel_settings).model_dump()
+    if checked is not None:
+        channel.settings = checked.model_dump()
     session.add(channel)
     record_audit(
         session=session,

@@ -78,6 +78,8 @@ class Post:
     reply_to: str | None = None
     media_ids: list[str] = field(default_factory=list)
     container_id: str | None = None
+    #: X: each attached media as the post has it (media_key, type, alt_text).
+    media: list[dict[str, Any]] = field(default_factory=list)
 
     def is_visible(self, now: float) -> bool:
         if self.scheduled_at is not None:
@@ -98,6 +100,7 @@ class Post:
             "scheduled_at": iso_z(self.scheduled_at) if self.scheduled_at else None,
             "reply_to": self.reply_to,
             "media_ids": list(self.media_ids),
+            "media": [dict(m) for m in self.media],
             "container_id": self.container_id,
         }
 
@@ -115,6 +118,7 @@ class XMedia:
     segments: dict[int, int] = field(default_factory=dict)
     finalized_at: float | None = None
     processing_seconds: float = 0.0
+    alt_text: str | None = None
 
     @property
     def media_key(self) -> str:

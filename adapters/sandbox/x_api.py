@@ -19,7 +19,7 @@ from adapters.sandbox import bodies, x_media, x_oauth
 from adapters.sandbox.calls import Call, Handler, run_call
 from adapters.sandbox.state import Post, SandboxState, iso_z
 from adapters.sandbox.wire import Request, Response
-from adapters.sandbox.x_links import wrap_links
+from adapters.sandbox.x_links import shown_post
 
 _ID = re.compile(r"^[0-9]{1,19}$")
 
@@ -52,7 +52,14 @@ _REPLY_SETTINGS = frozenset({"following", "mentionedUsers", "subscribers", "veri
 _WINDOW_15M = 15 * 60
 _WINDOW_24H = 24 * 3600
 # Per-user 15-minute limits of the endpoints we emulate (PLATFORMS.md §1.5), for the headers.
-_READ_LIMITS = {"list": 900, "upload": 1875, "status": 1000, "delete": 50, "me": 75}
+_READ_LIMITS = {
+    "list": 900,
+    "upload": 1875,
+    "status": 1000,
+    "metadata": 500,
+    "delete": 50,
+    "me": 75,
+}
 
 
 def user_from_token(state: SandboxState, request: Request) -> str | None:
@@ -183,6 +190,7 @@ def create_tweet(call: Call) -> Response:
         if text and (user, text) in state.x_texts:
             return bodies.x_duplicate()
         tweet_id = state.new_x_id()
+        attached = [state.x_media[m] for m in media_ids]
         state.add_post(
             Post(
                 platform="x",
@@ -193,9 +201,15 @@ def create_tweet(call: Call) -> Response:
                 url=f"https://x.com/i/web/status/{tweet_id}",
                 reply_to=reply_to,
                 media_ids=media_ids,
+                media=[
+                    {"media_key": m.media_key, "type": m.media_type, "alt_text": m.alt_text}
+                    for m in attached
+                ],
             )
         )
-    shown, _entities = wrap_links(text)
+    shown, _entities = shown_post(
+        text, user=user, post_id=tweet_id, media_keys=[m.media_key for m in attached]
+    )
     data = {"id": tweet_id, "text": shown, "edit_history_tweet_ids": [tweet_id]}
     return Response(201, {"data": data}, created_id=tweet_id)
 
@@ -336,7 +350,12 @@ def list_tweets(call: Call) -> Response:
 
 
 def _timeline_item(post: Post, fields: set[str]) -> dict[str, object]:
-    shown, entities = wrap_links(post.text)
+    shown, entities = shown_post(
+        post.text,
+        user=post.account,
+        post_id=post.id,
+        media_keys=[str(m["media_key"]) for m in post.media],
+    )
     item: dict[str, object] = {
         "id": post.id,
         "text": shown,

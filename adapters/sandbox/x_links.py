@@ -53,3 +53,27 @@ def wrap_links(text: str) -> tuple[str, list[dict[str, Any]]]:
         position = end
     pieces.append(text[position:])
     return "".join(pieces), entities
+
+
+def shown_post(
+    text: str, *, user: str, post_id: str, media_keys: list[str]
+) -> tuple[str, list[dict[str, Any]]]:
+    """The text and ``entities.urls`` of a post as X shows it: links wrapped, and a post with
+    media ends with one more t.co link, to its first photo (its entity carries the media_key)."""
+    shown, entities = wrap_links(text)
+    if not media_keys:
+        return shown, entities
+    photo = f"https://x.com/{user}/status/{post_id}/photo/1"
+    short = tco(photo)
+    shown = f"{shown} {short}" if shown else short
+    entities.append(
+        {
+            "start": len(shown) - len(short),
+            "end": len(shown),
+            "url": short,
+            "expanded_url": photo,
+            "display_url": f"pic.x.com/{short.rsplit('/', 1)[-1]}",
+            "media_key": media_keys[0],
+        }
+    )
+    return shown, entities

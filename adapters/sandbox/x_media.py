@@ -1,4 +1,5 @@
-"""X media upload v2 (PLATFORMS.md §1.3): initialize → append → finalize → STATUS.
+"""X media upload v2 (PLATFORMS.md §1.3): initialize → append → finalize → STATUS, and
+``POST /2/media/metadata`` for an image's alt text.
 
 Both the dedicated paths (``/2/media/upload/initialize``, ``/{id}/append``, ``/{id}/finalize``)
 and the legacy ``command=INIT|APPEND|FINALIZE|STATUS`` form on ``/2/media/upload`` are served;
@@ -57,6 +58,8 @@ _MAX_SEGMENT_INDEX = 999
 def route(request: Request) -> tuple[str, str, Handler] | None:
     """(kind, action, handler) for a media path, or None."""
     parts = request.path.strip("/").split("/")
+    if parts == ["2", "media", "metadata"] and request.method == "POST":
+        return "metadata", "read", metadata
     if parts[:3] != ["2", "media", "upload"]:
         return None
     if len(parts) == 3:
@@ -254,3 +257,49 @@ def _media_data(media: XMedia, *, include_processing: bool) -> dict[str, object]
             info["progress_percent"] = 0 if state == "pending" else 50
         data["processing_info"] = info
     return data
+
+
+# --- POST /2/media/metadata ---------------------------------------------------------------------
+_ALT_TEXT_MAX = 1000
+_ALT_TEXT_CATEGORIES = frozenset({"tweet_image", "dm_image", "tweet_gif", "dm_gif"})
+
+
+def metadata(call: Call) -> Response:
+    """``{"id": media id, "metadata": {"alt_text": {"text": ...}}}``; alt text ≤ 1,000
+    characters, on the caller's own images and GIFs only."""
+    body = call.request.json
+    if call.request.json_invalid or not isinstance(body, dict):
+        return bodies.x_invalid_request("Request body must be a JSON object.", {})
+    for key in body:
+        if key not in ("id", "metadata"):
+            return bodies.x_invalid_request(
+                f"$.{key}: is not defined in the schema and the schema does not allow "
+                "additional properties",
+                {},
+            )
+    media_id, meta = body.get("id"), body.get("metadata")
+    if not isinstance(media_id, str) or not media_id.isdigit() or len(media_id) > 19:
+        return bodies.x_invalid_request(
+            "$.id: does not match the regex pattern ^[0-9]{1,19}$", {"id": [media_id]}
+        )
+    if not isinstance(meta, dict):
+        return bodies.x_invalid_request("$.metadata: is missing but it is required", {})
+    alt = meta.get("alt_text")
+    text = alt.get("text") if isinstance(alt, dict) else None
+    if alt is not None and not isinstance(text, str):
+        return bodies.x_invalid_request("$.metadata.alt_text.text: string expected", {})
+    if isinstance(text, str) and len(text) > _ALT_TEXT_MAX:
+        return bodies.x_invalid_request(
+            f"$.metadata.alt_text.text: must be at most {_ALT_TEXT_MAX} characters",
+            {"metadata.alt_text.text": [text]},
+        )
+    media = call.state.x_media.get(media_id)
+    if media is None or media.owner != call.account:
+        return bodies.x_not_found("id", media_id, "media")
+    if isinstance(text, str):
+        if media.category not in _ALT_TEXT_CATEGORIES:
+            return bodies.x_invalid_request("Alt text can be set on images and GIFs only.", {})
+        with call.state.lock:
+            media.alt_text = text
+    associated = {"alt_text": {"text": media.alt_text}} if media.alt_text is not None else {}
+    return Response(200, {"data": {"id": media.id, "associated_metadata": associated}})

@@ -16,7 +16,7 @@ already has its share waits ``busy_retry_seconds`` in ``rendering`` instead of h
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import httpx
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from adapters import build_adapter
-from adapters.base import ArticleContent, ChannelSettings, Payload
+from adapters.base import ArticleContent, ChannelSettings, Payload, image_alt_text, wants_image
 from adapters.deadline import deadline
 from adapters.images import (
     FetchGate,
@@ -78,7 +78,8 @@ def render_for_channel(
     adapter = build_adapter(platform, settings=settings, client=client)
     media = None
     warnings: list[str] = []
-    if adapter.needs_image:
+    chosen = wants_image(platform, cs)
+    if adapter.needs_image or chosen:
         media, warnings = prepare_instagram_image(
             content,
             cs,
@@ -87,6 +88,8 @@ def render_for_channel(
             policy=image_policy(settings),
             gate=gate,
         )
+        if chosen:
+            media = replace(media, alt_text=image_alt_text(content))
     payload = adapter.render(content, cs, media=media)
     payload.warnings = warnings + payload.warnings
     if text_override is not None:

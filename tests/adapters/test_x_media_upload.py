@@ -82,7 +82,12 @@ def test_x_publish_with_media_uploads_then_attaches_media_ids(tmp_path: Any) -> 
         "text": TEXT,
         "media": {"media_ids": ["1880028106020515840"]},
     }
-    assert progress == [{"media_ids": ["1880028106020515840"]}]
+    assert progress == [
+        {
+            "media_ids": ["1880028106020515840"],
+            "media_for": [["https://media.example.pk/card.jpg", ""]],
+        }
+    ]
     assert result.external_id == "99"
 
 

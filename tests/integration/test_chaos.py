@@ -1,6 +1,8 @@
 """Chaos: 300 posts over 3 channels while the platforms fail 5 % of calls and drop 2 % of
 accepted creates, a worker is SIGKILLed twice and Redis restarts once.  Every post ends
 published or with a recorded reason, and the platforms saw exactly one create per published post.
+The X channel attaches images (with alt text) and the Facebook channel makes photo posts, so
+uploads, photo creates and reconciling posts with media are all under the same faults.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from sqlmodel import Session, col, select
 
+from scheduler.channels import update_channel
 from scheduler.db.engine import session_scope
 from scheduler.intake.articles import ingest_article
 from scheduler.intake.schemas import parse_article
-from scheduler.models import AttemptStatus, DeliveryAttempt, PostStatus
+from scheduler.models import AttemptStatus, Channel, DeliveryAttempt, Post, PostStatus
 from tests.utils.factories import article_variant
 from tests.utils.stack import Stack, free_port, wait_until
 
@@ -98,6 +102,7 @@ def test_chaos_every_post_settles_and_none_is_published_twice(
     chaos_stack: tuple[Stack, RedisServer],
 ) -> None:
     stack, broker = chaos_stack
+    _post_with_media(stack)
     stack.client.set_fault(None, error_rate=0.05, drop_rate=0.02, latency_ms=30, seed=7)
     # Supervised, as in production: a worker that dies or ends itself (the stall watchdog) is
     # started again.
@@ -161,11 +166,33 @@ def test_chaos_every_post_settles_and_none_is_published_twice(
         if post.status == PostStatus.PUBLISHED:
             assert len(creates) == 1, (post.platform, tag, creates)
             assert creates[0]["id"] == post.external_id or post.platform == "instagram"
+            _assert_media(post, creates[0])
         else:
             assert len(creates) <= 1, (post.platform, tag, creates)
     summary = Counter(str(p.status) for p in posts)
     print(f"chaos outcome: {dict(summary)}")
     assert summary["published"] >= 290, summary
+
+
+def _post_with_media(stack: Stack) -> None:
+    """X attaches an image with alt text, Facebook makes photo posts."""
+    shape: dict[str, dict[str, Any]] = {
+        "x": {"attach_image": True},
+        "facebook": {"post_type": "photo"},
+    }
+    with session_scope(stack.engine) as s:
+        for channel in s.exec(select(Channel)).all():
+            if str(channel.platform) in shape:
+                settings = {**channel.settings, **shape[str(channel.platform)]}
+                update_channel(session=s, channel=channel, actor="chaos", channel_settings=settings)
+
+
+def _assert_media(post: Post, live: dict[str, Any]) -> None:
+    """The live post carries the image the post was rendered with."""
+    if post.platform == "x":
+        assert [m["alt_text"] for m in live["media"]] == [post.media[0]["alt_text"]]
+    if post.platform == "facebook":
+        assert live["image_url"] == post.media[0]["url"]
 
 
 def _tag(post: object, stack: Stack) -> str:

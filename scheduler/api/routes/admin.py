@@ -29,6 +29,7 @@ from scheduler.api.schemas.ops import (
 )
 from scheduler.channels import (
     ChannelConflict,
+    InvalidChannelSettings,
     channel_name_taken,
     create_channel,
     get_channel,
@@ -68,17 +69,20 @@ def admin_create_channel(
 ) -> ChannelHealth:
     """Connect an account; its credentials are stored encrypted and never shown again."""
     _name_free(session, body.name)
-    channel = create_channel(
-        session=session,
-        settings=settings,
-        platform=body.platform,
-        name=body.name,
-        account_id=body.account_id,
-        credentials=dict(body.credentials),
-        timezone=body.timezone,
-        channel_settings=body.settings.model_dump(),
-        actor=principal.actor,
-    )
+    try:
+        channel = create_channel(
+            session=session,
+            settings=settings,
+            platform=body.platform,
+            name=body.name,
+            account_id=body.account_id,
+            credentials=dict(body.credentials),
+            timezone=body.timezone,
+            channel_settings=body.settings.model_dump(),
+            actor=principal.actor,
+        )
+    except InvalidChannelSettings as exc:
+        raise _invalid_settings(exc) from None
     return _health(session, channel)
 
 
@@ -103,7 +107,14 @@ def admin_update_channel(
         )
     except ChannelConflict as exc:
         raise ApiError(409, "Conflict", str(exc)) from None
+    except InvalidChannelSettings as exc:
+        raise _invalid_settings(exc) from None
     return _health(session, channel)
+
+
+def _invalid_settings(exc: InvalidChannelSettings) -> ApiError:
+    detail = "The settings do not fit the channel's platform; nothing was changed."
+    return ApiError(422, "Invalid input", detail, errors=exc.errors)
 
 
 @router.put("/channels/{channel_id}/credentials", response_model=ChannelHealth, responses=NOT_FOUND)
