@@ -110,6 +110,18 @@ class PostStatus(StrEnum):
     EXPIRED = "expired"  # not sent while still news (the channel's stale_after_minutes)
 
 
+class PostKind(StrEnum):
+    """What a post is: the article's post on the channel, or a follow-up under it."""
+
+    LINK = "link"
+    COMMENT = "comment"  # Instagram's first comment, a Facebook comment
+    REPLY = "reply"  # X: the reply that makes a thread
+
+
+#: The follow-up kind of each platform (``ChannelSettings.first_comment``).
+FOLLOWUP_KIND = {"x": PostKind.REPLY, "instagram": PostKind.COMMENT, "facebook": PostKind.COMMENT}
+
+
 class WaitCode(StrEnum):
     """Why a due post waits, as recorded by the dispatcher on ``Post.wait_code``."""
 
@@ -117,6 +129,7 @@ class WaitCode(StrEnum):
     SLOT = "slot"
     DAILY_CAP = "daily_cap"
     QUOTA = "quota"
+    PARENT = "parent"  # a follow-up waits for its parent to be live
 
 
 class AttemptStatus(StrEnum):
@@ -206,7 +219,10 @@ class Post(SQLModel, table=True):
     article_id: uuid.UUID = Field(foreign_key="article.id", index=True)
     channel_id: uuid.UUID = Field(foreign_key="channel.id", index=True)
     platform: PlatformName = Field(sa_type=sa.String(20))
+    #: A PostKind: "link" for the post itself; a follow-up ("comment", "reply") is its own post,
+    #: sent after ``parent_id`` is live (DESIGN.md, "Follow-ups").
     kind: str = Field(default="link", max_length=20)
+    parent_id: uuid.UUID | None = Field(default=None, foreign_key="post.id", index=True)
     status: PostStatus = _enum(PostStatus.RENDERING)
     text: str = Field(default="", sa_column=Column(sa.Text, nullable=False, default=""))
     text_override: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
