@@ -44,6 +44,9 @@ class Snapshot:
     stale: bool
     revision: int
     last_success_at: datetime | None
+    #: A follow-up (first comment, thread reply) is sent under this live parent post.
+    followup: bool = False
+    parent_external_id: str | None = None
 
 
 def start_attempt(
@@ -113,6 +116,8 @@ def _fence(
         stale=ctx.revision != post.rendered_revision and post.text_override is None,
         revision=ctx.revision,
         last_success_at=ctx.last_success_at,
+        followup=post.parent_id is not None,
+        parent_external_id=post.parent_external_id,
     )
 
 
