@@ -81,11 +81,7 @@ def test_comment_errors_have_graph_shapes(http: httpx.Client, sandbox: SandboxSe
     assert (unknown.json()["error"]["code"], unknown.json()["error"]["error_subcode"]) == (100, 33)
     assert empty.json()["error"]["code"] == 100
     assert "too long" in too_long.json()["error"]["message"]
-    assert (
-        no_token.status_code in (400, 401)
-        and no_token.json()["error"]["code"] == 190
-        or (no_token.json()["error"]["code"] in (100, 104))
-    )
+    assert no_token.status_code == 400 and no_token.json()["error"]["code"] == 190
 
 
 def test_dropped_comment_is_live_and_reconcilable(
