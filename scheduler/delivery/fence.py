@@ -102,6 +102,7 @@ def _fence(
             conn, attempt_id=attempt_id, now=now, why="post changed before delivery started"
         )
         return None
+    parent = post.parent_id
     return Snapshot(
         post_id=post_id,
         channel_id=fenced.channel_id,
@@ -116,8 +117,10 @@ def _fence(
         stale=ctx.revision != post.rendered_revision and post.text_override is None,
         revision=ctx.revision,
         last_success_at=ctx.last_success_at,
-        followup=post.parent_id is not None,
-        parent_external_id=post.parent_external_id,
+        followup=parent is not None,
+        parent_external_id=(
+            store.parent_external_id(conn, parent_id=parent) if parent is not None else None
+        ),
     )
 
 

@@ -135,8 +135,6 @@ FENCE_CONTEXT_PG = sa.select(
     *_context_columns(_FENCED.c.post_id, _bind("b_attempt", attempt_table.c.id)),
 ).select_from(_FENCED.outerjoin(channel_table, channel_table.c.id == _FENCED.c.channel_id))
 
-_PARENT_POST = post_table.alias("parent_post")
-
 POST_START = (
     sa.update(post_table)
     .where(
@@ -161,12 +159,14 @@ POST_START = (
         post_table.c.platform_state,
         post_table.c.rendered_revision,
         post_table.c.parent_id,
-        # A follow-up is sent under its parent's platform id (None for any other post).
-        sa.select(_PARENT_POST.c.external_id)
-        .where(_PARENT_POST.c.id == post_table.c.parent_id)
-        .scalar_subquery()
-        .label("parent_external_id"),
     )
+)
+
+#: A follow-up is sent under its parent's platform id.  (Not a subquery in POST_START's
+#: RETURNING: SQLite renders RETURNING columns unqualified, which would bind them to the alias.)
+PARENT_EXTERNAL_ID = sa.select(post_table.c.external_id).where(
+    post_table.c.id == _bind("b_parent", post_table.c.id),
+    post_table.c.status == PostStatus.PUBLISHED.value,
 )
 
 POST_HOLD = (

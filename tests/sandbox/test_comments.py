@@ -30,7 +30,7 @@ def test_ig_comment_is_created_listed_newest_first_and_counted(
     first = http.post(
         f"/v26.0/{media}/comments", params={"message": "Link: https://x.pk/a", **graph_token(IG)}
     )
-    second = http.post(f"/v26.0/{media}/comments", data={"message": "again", **graph_token(IG)})
+    http.post(f"/v26.0/{media}/comments", data={"message": "again", **graph_token(IG)})
     listing = http.get(f"/v26.0/{media}/comments", params=graph_token(IG))
 
     assert first.status_code == 200 and first.json()["id"].isdigit()
