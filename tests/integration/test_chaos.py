@@ -1,12 +1,15 @@
-"""Chaos: 300 posts over 3 channels while the platforms fail 5 % of calls and drop 2 % of
-accepted creates, a worker is SIGKILLed twice and Redis restarts once.  Every post ends
-published or with a recorded reason, and the platforms saw exactly one create per published post.
+"""Chaos: 300 posts over 3 channels, and 200 follow-ups (Instagram's first comment, the X reply
+that makes a thread), while the platforms fail 5 % of calls and drop 2 % of accepted creates, a
+worker is SIGKILLed twice and Redis restarts once.  Every post ends published or with a recorded
+reason (a follow-up may still wait for a parent that did not go out), and the platforms saw
+exactly one create per published post and per published follow-up, under the right parent.
 """
 
 from __future__ import annotations
 
 import subprocess
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,12 +21,13 @@ from sqlmodel import Session, col, select
 from scheduler.db.engine import session_scope
 from scheduler.intake.articles import ingest_article
 from scheduler.intake.schemas import parse_article
-from scheduler.models import AttemptStatus, DeliveryAttempt, PostStatus
+from scheduler.models import AttemptStatus, Channel, DeliveryAttempt, Post, PostStatus
 from tests.utils.factories import article_variant
 from tests.utils.stack import Stack, free_port, wait_until
 
-ARTICLES = 100  # x 3 channels = 300 posts
+ARTICLES = 100  # x 3 channels = 300 posts, and 200 follow-ups (Instagram and X)
 SETTLED = {PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.NEEDS_REVIEW, PostStatus.DRAFT}
+FOLLOWUPS = {"instagram": "Read the full story: {link}", "x": "Thread 2/2 on {title}: {link}"}
 
 
 class RedisServer:
@@ -98,6 +102,12 @@ def test_chaos_every_post_settles_and_none_is_published_twice(
     chaos_stack: tuple[Stack, RedisServer],
 ) -> None:
     stack, broker = chaos_stack
+    with session_scope(stack.engine) as s:
+        for channel in s.exec(select(Channel)).all():
+            if str(channel.platform) in FOLLOWUPS:
+                first_comment = FOLLOWUPS[str(channel.platform)]
+                channel.settings = {**channel.settings, "first_comment": first_comment}
+                s.add(channel)
     stack.client.set_fault(None, error_rate=0.05, drop_rate=0.02, latency_ms=30, seed=7)
     # Supervised, as in production: a worker that dies or ends itself (the stall watchdog) is
     # started again.
@@ -129,7 +139,8 @@ def test_chaos_every_post_settles_and_none_is_published_twice(
 
     def all_settled() -> bool:
         posts = stack.posts()
-        return len(posts) == 3 * ARTICLES and all(p.status in SETTLED for p in posts)
+        by_id = {p.id: p for p in posts}
+        return len(posts) == 5 * ARTICLES and all(_settled(p, by_id) for p in posts)
 
     wait_until(
         all_settled,
@@ -142,8 +153,10 @@ def test_chaos_every_post_settles_and_none_is_published_twice(
     )
 
     posts = stack.posts()
+    by_id = {p.id: p for p in posts}
     for post in posts:
-        assert post.status == PostStatus.PUBLISHED or post.last_error, post
+        waiting = post.parent_id is not None and post.status == PostStatus.SCHEDULED
+        assert post.status == PostStatus.PUBLISHED or post.last_error or waiting, post
     live = stack.client.posts()
     with Session(stack.engine) as s:
         succeeded = Counter(
@@ -156,16 +169,57 @@ def test_chaos_every_post_settles_and_none_is_published_twice(
         )
     assert max(succeeded.values()) == 1
     for post in posts:
+        if post.parent_id is not None:
+            _check_followup(post, by_id[post.parent_id], stack, live)
+            continue
         tag = f"chaos-{int(_tag(post, stack)):03d}"
-        creates = [p for p in live if p["platform"] == post.platform and tag in (p["text"] or "")]
+        creates = [
+            p
+            for p in live
+            if p["platform"] == post.platform and p["reply_to"] is None and tag in (p["text"] or "")
+        ]
         if post.status == PostStatus.PUBLISHED:
             assert len(creates) == 1, (post.platform, tag, creates)
             assert creates[0]["id"] == post.external_id or post.platform == "instagram"
         else:
             assert len(creates) <= 1, (post.platform, tag, creates)
-    summary = Counter(str(p.status) for p in posts)
+    summary = Counter((p.kind, str(p.status)) for p in posts)
     print(f"chaos outcome: {dict(summary)}")
-    assert summary["published"] >= 290, summary
+    assert summary[("link", "published")] >= 290, summary
+    parents_live = sum(
+        1 for p in posts if p.parent_id is not None and by_id[p.parent_id].external_id
+    )
+    assert summary[("comment", "published")] + summary[("reply", "published")] >= (
+        parents_live - 10
+    ), summary
+
+
+def _settled(post: Post, by_id: dict[uuid.UUID, Post]) -> bool:
+    if post.status in SETTLED:
+        return True
+    # A follow-up waits for its parent for as long as that is not live.
+    parent = by_id.get(post.parent_id) if post.parent_id is not None else None
+    return (
+        parent is not None
+        and post.status == PostStatus.SCHEDULED
+        and parent.status != PostStatus.PUBLISHED
+        and parent.status in SETTLED
+    )
+
+
+def _check_followup(post: Post, parent: Post, stack: Stack, live: list[dict[str, object]]) -> None:
+    """Exactly one comment or reply under the parent if the follow-up is published; at most one
+    otherwise; none at all while the parent is not live."""
+    if parent.external_id is None:
+        found: list[object] = []
+    elif post.platform == "x":
+        found = [p["id"] for p in live if p["reply_to"] == parent.external_id]
+    else:
+        found = [c["id"] for c in stack.client.comments(parent=parent.external_id)]
+    if post.status == PostStatus.PUBLISHED:
+        assert found == [post.external_id], (post.platform, post.kind, found, post.external_id)
+    else:
+        assert len(found) <= 1, (post.platform, post.kind, found)
 
 
 def _tag(post: object, stack: Stack) -> str:
