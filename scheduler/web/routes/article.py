@@ -100,13 +100,19 @@ def article_page(
     if found is None:
         raise ArticleNotFound(f"There is no article with id {article_id}.")
     article, posts = found
+    # A follow-up (first comment, thread reply) shows small under its parent's card.
+    followups: dict[uuid.UUID, list[PostView]] = {}
+    for p, c in posts:
+        if p.parent_id is not None:
+            followups.setdefault(p.parent_id, []).append(_view(p, c, settings))
     return render(
         request,
         "article.html",
         session=session,
         article=article,
         article_domain=urlsplit(article.url).hostname,
-        posts=[_view(p, c, settings) for p, c in posts],
+        posts=[_view(p, c, settings) for p, c in posts if p.parent_id is None],
+        followups=followups,
         editable=EDITABLE,
         cancellable=CANCELLABLE,
         schedulable=SCHEDULABLE,
