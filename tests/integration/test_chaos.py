@@ -98,6 +98,7 @@ def chaos_stack(pg_url: str, tmp_path: Path) -> Iterator[tuple[Stack, RedisServe
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(720)  # 500 posts (with the follow-ups) on a shared machine
 def test_chaos_every_post_settles_and_none_is_published_twice(
     chaos_stack: tuple[Stack, RedisServer],
 ) -> None:
@@ -142,15 +143,25 @@ def test_chaos_every_post_settles_and_none_is_published_twice(
         by_id = {p.id: p for p in posts}
         return len(posts) == 5 * ARTICLES and all(_settled(p, by_id) for p in posts)
 
-    wait_until(
-        all_settled,
-        timeout=240,
-        interval=1,
-        message="every post to settle: "
-        + str(Counter(p.status for p in stack.posts()))
-        + "\n"
-        + stack.worker_logs(),
-    )
+    try:
+        wait_until(all_settled, timeout=360, interval=2, message="every post to settle")
+    except AssertionError as exc:
+        posts = stack.posts()
+        by_id = {p.id: p for p in posts}
+        states = Counter(
+            (p.kind, str(p.status), str(by_id[p.parent_id].status) if p.parent_id else "-")
+            for p in posts
+        )
+        with Session(stack.engine) as s:
+            channels = [
+                (str(c.platform), str(c.status), c.status_reason)
+                for c in s.exec(select(Channel)).all()
+            ]
+        errors = Counter(p.last_error for p in posts if p.status != PostStatus.PUBLISHED)
+        raise AssertionError(
+            f"{exc}: {dict(states)}\nchannels: {channels}\nerrors: {dict(errors)}\n"
+            + stack.worker_logs()
+        ) from None
 
     posts = stack.posts()
     by_id = {p.id: p for p in posts}
