@@ -110,18 +110,6 @@ class PostStatus(StrEnum):
     EXPIRED = "expired"  # not sent while still news (the channel's stale_after_minutes)
 
 
-class PostKind(StrEnum):
-    """What a post is: the article's post on the channel, or a follow-up under it."""
-
-    LINK = "link"
-    COMMENT = "comment"  # Instagram's first comment, a Facebook comment
-    REPLY = "reply"  # X: the reply that makes a thread
-
-
-#: The follow-up kind of each platform (``ChannelSettings.first_comment``).
-FOLLOWUP_KIND = {"x": PostKind.REPLY, "instagram": PostKind.COMMENT, "facebook": PostKind.COMMENT}
-
-
 class WaitCode(StrEnum):
     """Why a due post waits, as recorded by the dispatcher on ``Post.wait_code``."""
 
@@ -219,9 +207,7 @@ class Post(SQLModel, table=True):
     article_id: uuid.UUID = Field(foreign_key="article.id", index=True)
     channel_id: uuid.UUID = Field(foreign_key="channel.id", index=True)
     platform: PlatformName = Field(sa_type=sa.String(20))
-    #: A PostKind: "link" for the post itself; a follow-up ("comment", "reply") is its own post,
-    #: sent after ``parent_id`` is live (DESIGN.md, "Follow-ups").
-    kind: str = Field(default="link", max_length=20)
+    kind: str = Field(default="link", max_length=20)  # intake.followups.PostKind
     parent_id: uuid.UUID | None = Field(default=None, foreign_key="post.id", index=True)
     status: PostStatus = _enum(PostStatus.RENDERING)
     text: str = Field(default="", sa_column=Column(sa.Text, nullable=False, default=""))

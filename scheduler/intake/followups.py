@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +21,20 @@ from sqlmodel import Session, col
 from scheduler.channels import ChannelRow, channel_settings
 from scheduler.editorial.lifecycle import RERENDERABLE
 from scheduler.intake.rows import post_row
-from scheduler.models import FOLLOWUP_KIND, Article, Post, PostKind, utcnow
+from scheduler.models import Article, Post, utcnow
+
+
+class PostKind(StrEnum):
+    """``Post.kind``: the article's post on a channel (link), or a follow-up under it:
+    Instagram's first comment or a Facebook comment (comment), the X thread reply (reply)."""
+
+    LINK = "link"
+    COMMENT = "comment"
+    REPLY = "reply"
+
+
+#: The follow-up kind of each platform.
+FOLLOWUP_KIND = {"x": PostKind.REPLY, "instagram": PostKind.COMMENT, "facebook": PostKind.COMMENT}
 
 
 def ensure_followups(

@@ -19,8 +19,9 @@ from scheduler.delivery.dispatch import _claim, claim_due_posts
 from scheduler.editorial.actions import cancel_post, retry_post
 from scheduler.editorial.rendering import format_post
 from scheduler.intake.articles import ingest_article
+from scheduler.intake.followups import PostKind
 from scheduler.intake.schemas import parse_article
-from scheduler.models import DeliveryAttempt, Post, PostKind, PostStatus, WaitCode, utcnow
+from scheduler.models import DeliveryAttempt, Post, PostStatus, WaitCode, utcnow
 from tests.scheduler.policy_support import due_article, post, sandbox_channels
 from tests.utils.delivery import deliver, load, reconcile
 from tests.utils.factories import article_variant
