@@ -16,6 +16,9 @@ An adapter turns an article into a platform payload and delivers it:
     platform could not be asked (it failed, throttled us, refused the token or the question),
     raises the classified :mod:`adapters.errors` error instead of answering: "the platform is
     down" and "the platform cannot tell" call for different actions (wait, or ask a person).
+``publish_followup`` / ``reconcile_followup``
+    The same for a follow-up under a live post (Instagram's first comment, a Facebook comment,
+    the X reply that makes a thread; :mod:`adapters.followups`).
 
 Adapters never touch the database.
 """
@@ -220,6 +223,27 @@ class ChannelSettings(BaseModel):
         "/photos post of the article image, the link in the caption)",
     )
 
+    first_comment: str | None = Field(
+        default=None,
+        max_length=2200,
+        description="A follow-up sent once the post is live: Instagram's first comment, a "
+        "Facebook comment, on X the reply that makes a thread. Python format string; fields: "
+        "url, link (with UTM), title, summary, section, author, hashtags, prefix, link_in_bio. "
+        "Null or blank: no follow-up",
+    )
+
+    @field_validator("first_comment")
+    @classmethod
+    def _valid_first_comment(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from adapters.text import FOLLOWUP_FIELDS, template_problems  # text imports this module
+
+        problems = template_problems(value, FOLLOWUP_FIELDS)
+        if problems:
+            raise ValueError(" ".join(problems))
+        return value
+
     @field_validator("slots")
     @classmethod
     def _valid_slots(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
@@ -369,3 +393,21 @@ class Adapter(Protocol):
         state: dict[str, Any] | None = None,
         since: datetime | None = None,
     ) -> ReconcileResult: ...
+
+    def publish_followup(
+        self, payload: Payload, credentials: dict[str, str], *, account_id: str, parent_id: str
+    ) -> PublishResult:
+        """Send a follow-up (first comment, thread reply) under the live post ``parent_id``."""
+        ...
+
+    def reconcile_followup(
+        self,
+        payload: Payload,
+        credentials: dict[str, str],
+        *,
+        account_id: str,
+        parent_id: str,
+        since: datetime | None = None,
+    ) -> ReconcileResult:
+        """Was this follow-up published under ``parent_id``?  As ``reconcile``."""
+        ...

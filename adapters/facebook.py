@@ -24,6 +24,7 @@ from adapters.errors import (
     RetryableError,
     UnknownOutcomeError,
 )
+from adapters.followups import find_comment, publish_comment
 from adapters.graph import GraphCall, find_in_listing
 from adapters.text import (
     article_fields,
@@ -204,6 +205,32 @@ class FacebookAdapter:
             api_version=self.api_version,
             token=access_token(credentials, platform="Facebook"),
             platform="Facebook",
+        )
+
+    def publish_followup(
+        self, payload: Payload, credentials: dict[str, str], *, account_id: str, parent_id: str
+    ) -> PublishResult:
+        """A comment on the live Page post: ``POST /{page-post-id}/comments`` with ``message``."""
+        return publish_comment(
+            self._call(credentials), parent_id, payload.text, url=facebook_post_url
+        )
+
+    def reconcile_followup(
+        self,
+        payload: Payload,
+        credentials: dict[str, str],
+        *,
+        account_id: str,
+        parent_id: str,
+        since: datetime | None = None,
+    ) -> ReconcileResult:
+        """Look for our comment in ``GET /{page-post-id}/comments`` (``message``)."""
+        return find_comment(
+            self._call(credentials),
+            parent_id,
+            payload.text,
+            text_field="message",
+            time_field="created_time",
         )
 
     def reconcile(

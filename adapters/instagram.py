@@ -25,6 +25,7 @@ from adapters.errors import (
     PermanentError,
     UnknownOutcomeError,
 )
+from adapters.followups import find_comment, publish_comment
 from adapters.graph import GraphCall, find_in_listing
 from adapters.instagram_container import (
     already_published,
@@ -301,6 +302,32 @@ class InstagramAdapter:
             api_version=self.api_version,
             token=access_token(credentials, platform="Instagram"),
             platform="Instagram",
+        )
+
+    def publish_followup(
+        self, payload: Payload, credentials: dict[str, str], *, account_id: str, parent_id: str
+    ) -> PublishResult:
+        """The first comment: ``POST /{ig-media-id}/comments?message=`` on the live post."""
+        return publish_comment(
+            self._call(credentials), parent_id, payload.text, url=lambda _id: None
+        )
+
+    def reconcile_followup(
+        self,
+        payload: Payload,
+        credentials: dict[str, str],
+        *,
+        account_id: str,
+        parent_id: str,
+        since: datetime | None = None,
+    ) -> ReconcileResult:
+        """Look for our comment in ``GET /{ig-media-id}/comments`` (``text``, ``timestamp``)."""
+        return find_comment(
+            self._call(credentials),
+            parent_id,
+            payload.text,
+            text_field="text",
+            time_field="timestamp",
         )
 
     def reconcile(

@@ -29,6 +29,8 @@ TEMPLATE_FIELDS = (
     "author",
     "link_in_bio",
 )
+#: A follow-up (``ChannelSettings.first_comment``) may also name the article's plain ``url``.
+FOLLOWUP_FIELDS = (*TEMPLATE_FIELDS, "url")
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # C0/C1 controls (except tab and newline) and the three characters twitter-text calls invalid
@@ -174,7 +176,7 @@ def strip_urls(text: str) -> tuple[str, list[str]]:
 
 
 # --- templates --------------------------------------------------------------------------------
-def template_problems(template: str) -> list[str]:
+def template_problems(template: str, fields: tuple[str, ...] = TEMPLATE_FIELDS) -> list[str]:
     """Sentences describing why ``template`` cannot be used; empty when it is fine."""
     try:
         parsed = list(string.Formatter().parse(template))
@@ -183,19 +185,19 @@ def template_problems(template: str) -> list[str]:
             f"The template is not valid ({exc}). Write {{{{ and }}}} for literal braces and "
             "name fields like {title}."
         ]
-    known = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
+    known = ", ".join("{" + f + "}" for f in fields)
     problems: list[str] = []
     for _literal, name, spec, _conversion in parsed:
         if name is None:
             continue
-        if name not in TEMPLATE_FIELDS:
+        if name not in fields:
             shown = "{" + name + "}" if name else "{}"
             problems.append(f"The template uses {shown}, which is not a field; use {known}.")
         elif spec and "{" in spec:
             problems.append(f"The template field {{{name}}} has a nested field in its format.")
     if not problems:
         try:
-            fill_template(template, dict.fromkeys(TEMPLATE_FIELDS, ""))
+            fill_template(template, dict.fromkeys(fields, ""))
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             problems.append(f"The template cannot be filled in ({exc}).")
     return problems

@@ -177,6 +177,20 @@ class XAdapter:
         body: dict[str, Any] = {"text": payload.text}
         if payload.media:
             body["media"] = {"media_ids": self._media_ids(payload, token, state or {}, progress)}
+        return self._create(token, body, progress)
+
+    def publish_followup(
+        self, payload: Payload, credentials: dict[str, str], *, account_id: str, parent_id: str
+    ) -> PublishResult:
+        """The reply that makes a thread: ``POST /2/tweets`` with ``reply.in_reply_to_tweet_id``
+        (PLATFORMS.md §1.2), classified through the same error table as a post."""
+        token = access_token(credentials, platform="X")
+        body = {"text": payload.text, "reply": {"in_reply_to_tweet_id": parent_id}}
+        return self._create(token, body, _ignore_progress)
+
+    def _create(
+        self, token: str, body: dict[str, Any], progress: ProgressCallback
+    ) -> PublishResult:
         response = send(
             self.client,
             "POST",
@@ -256,13 +270,37 @@ class XAdapter:
         token = access_token(credentials, platform="X")
         return self._find_post(payload, token, account_id=account_id, since=since)
 
+    def reconcile_followup(
+        self,
+        payload: Payload,
+        credentials: dict[str, str],
+        *,
+        account_id: str,
+        parent_id: str,
+        since: datetime | None = None,
+    ) -> ReconcileResult:
+        """Look for our reply to ``parent_id`` in the account's recent posts: the text's
+        fingerprint and ``referenced_tweets`` ``replied_to`` the parent must both match."""
+        token = access_token(credentials, platform="X")
+        return self._find_post(
+            payload, token, account_id=account_id, since=since, replying_to=parent_id
+        )
+
     def _find_post(
-        self, payload: Payload, token: str, *, account_id: str, since: datetime | None
+        self,
+        payload: Payload,
+        token: str,
+        *,
+        account_id: str,
+        since: datetime | None,
+        replying_to: str | None = None,
     ) -> ReconcileResult:
         params: dict[str, str] = {
             "max_results": str(RECONCILE_PAGE_SIZE),
             "tweet.fields": "created_at,entities",
         }
+        if replying_to is not None:
+            params["tweet.fields"] += ",referenced_tweets"
         if since is not None:
             params["start_time"] = _x_time(since - RECONCILE_MARGIN)
         for _page in range(RECONCILE_MAX_PAGES):
@@ -285,6 +323,8 @@ class XAdapter:
             for tweet in body.get("data") or []:
                 text = str(tweet.get("text") or "")
                 expanded = expand_x_urls(html.unescape(text), tweet.get("entities"))
+                if replying_to is not None and not _replies_to(tweet, replying_to):
+                    continue
                 if tweet.get("id") and same_post(payload.text, text, also=(expanded,)):
                     post_id = str(tweet["id"])
                     return ReconcileResult(
@@ -311,6 +351,14 @@ class XAdapter:
 
 def _ignore_progress(_update: dict[str, Any]) -> None:
     return None
+
+
+def _replies_to(tweet: dict[str, Any], parent_id: str) -> bool:
+    refs = tweet.get("referenced_tweets") or []
+    return any(
+        isinstance(r, dict) and r.get("type") == "replied_to" and str(r.get("id")) == parent_id
+        for r in refs
+    )
 
 
 def x_post_url(post_id: str) -> str:

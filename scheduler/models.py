@@ -101,6 +101,7 @@ class WaitCode(StrEnum):
     SLOT = "slot"
     DAILY_CAP = "daily_cap"
     QUOTA = "quota"
+    PARENT = "parent"  # a follow-up waits for its parent to be live
 
 
 class AttemptStatus(StrEnum):
@@ -191,7 +192,6 @@ class Post(SQLModel, table=True):
             "lease_until",
             "status IN ('rendering', 'queued', 'publishing', 'unknown')",
         ),
-        sa.Index("ix_post_status_scheduled", "status", "scheduled_at", "id"),
         sa.Index("ix_post_scheduled_at", "scheduled_at"),
         # "Waiting for you" reads a few posts of one status in schedule order, and counts them.
         sa.Index("ix_post_status_scheduled", "status", "scheduled_at"),
@@ -203,7 +203,8 @@ class Post(SQLModel, table=True):
     article_id: uuid.UUID = Field(foreign_key="article.id", index=True)
     channel_id: uuid.UUID = Field(foreign_key="channel.id", index=True)
     platform: PlatformName = Field(sa_type=sa.String(20))
-    kind: str = Field(default="link", max_length=20)
+    kind: str = Field(default="link", max_length=20)  # intake.followups.PostKind
+    parent_id: uuid.UUID | None = Field(default=None, foreign_key="post.id", index=True)
     status: PostStatus = _enum(PostStatus.RENDERING)
     text: str = Field(default="", sa_column=Column(sa.Text, nullable=False, default=""))
     text_override: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))

@@ -1,6 +1,7 @@
 """Admin endpoints under ``/_sandbox/`` for tests, the CLI and people poking at the sandbox.
 
-``GET requests`` and ``GET posts`` show what the platforms received and what is live;
+``GET requests`` and ``GET posts`` show what the platforms received and what is live, ``GET
+comments`` the comments on live posts (``parent``, ``platform`` filters);
 ``faults`` sets, lists and clears injected faults; ``clock`` moves the clock of Instagram's
 publishing window forward; ``reset`` forgets everything; ``images``
 serves generated JPEG/PNG files for Instagram and Facebook to fetch;
@@ -40,6 +41,9 @@ def handle(state: SandboxState, request: Request) -> Response:
     if path == "/_sandbox/posts" and method == "GET":
         posts = state.list_posts(account=query.get("account"), platform=query.get("platform"))
         return Response(200, {"posts": [p.as_dict() for p in posts]})
+    if path == "/_sandbox/comments" and method == "GET":
+        found = state.list_comments(parent=query.get("parent"), platform=query.get("platform"))
+        return Response(200, {"comments": [c.as_dict() for c in found]})
     if path == "/_sandbox/faults":
         return _faults(state, request)
     if path.startswith("/_sandbox/oauth/") and method == "POST":

@@ -35,6 +35,11 @@ class SandboxClient:
         """Posts live on the platforms; filters: account, platform."""
         return list(self._get("posts", filters)["posts"])
 
+    def comments(self, **filters: Any) -> list[dict[str, Any]]:
+        """Comments on live Instagram/Facebook posts, duplicates included; filters: parent,
+        platform.  (X replies are posts, with ``reply_to`` set.)"""
+        return list(self._get("comments", filters)["comments"])
+
     def faults(self) -> list[dict[str, Any]]:
         """The fault configs in force."""
         return list(self._get("faults", {})["faults"])

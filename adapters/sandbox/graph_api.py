@@ -17,7 +17,7 @@ import secrets
 import time
 from collections.abc import Callable
 
-from adapters.sandbox import bodies, facebook, instagram, meta_oauth, oauth_bodies
+from adapters.sandbox import bodies, comments, facebook, instagram, meta_oauth, oauth_bodies
 from adapters.sandbox.calls import Call, Handler, run_call
 from adapters.sandbox.state import SandboxState
 from adapters.sandbox.wire import Request, Response
@@ -57,7 +57,9 @@ def handle(
     if served is not None:
         return served
     object_id = parts[1]
-    if len(parts) == 3:
+    if len(parts) == 3 and parts[2] == "comments":
+        call, handler = _comments_call(state, request, base_url, object_id)
+    elif len(parts) == 3:
         edge = _EDGES.get((request.method, parts[2]))
         if edge is None:
             call = Call(state, request, base_url, "graph", "unknown", account=object_id)
@@ -96,6 +98,30 @@ def _object_call(
         return call, show
     call = Call(state, request, base_url, "graph", "object")
     return call, lambda c: bodies.meta_unknown_object(object_id)
+
+
+def _comments_call(
+    state: SandboxState, request: Request, base_url: str, object_id: str
+) -> tuple[Call, Handler]:
+    """``/{ig-media-id}/comments`` or ``/{page-post-id}/comments``: acting as the post's owner."""
+    with state.lock:
+        parent = state.posts_by_id.get(object_id)
+    if parent is None or parent.platform == "x" or request.method not in ("GET", "POST"):
+        call = Call(state, request, base_url, "graph", "comment", account=object_id)
+        return call, lambda c: bodies.meta_unknown_object(object_id)
+    write = request.method == "POST"
+    call = Call(
+        state,
+        request,
+        base_url,
+        parent.platform,
+        "comment" if write else "comments",
+        "live" if write else "read",
+        account=parent.account,
+    )
+    if write:
+        return call, lambda c: comments.create_comment(c, parent)
+    return call, lambda c: comments.list_comments(c, parent)
 
 
 def _authorize(call: Call, request: Request) -> None:

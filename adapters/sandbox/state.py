@@ -213,6 +213,8 @@ class SandboxState:
             # Per-account lists (chronological) and X's (user, text) index keep the per-create
             # checks O(1) however many posts a benchmark makes.
             self.posts_by_account: dict[tuple[str, str], list[Post]] = {}
+            # Comments by parent post id, oldest first (kept apart: no feed lists them).
+            self.comments: dict[str, list[Post]] = {}
             self.x_texts: dict[tuple[str, str], str] = {}
             self.x_media: dict[str, XMedia] = {}
             self.containers: dict[str, Container] = {}
@@ -285,6 +287,27 @@ class SandboxState:
             self.posts_by_account.get((post.platform, post.account), []).remove(post)
             if self.x_texts.get((post.account, post.text)) == post.id:
                 del self.x_texts[(post.account, post.text)]
+
+    def add_comment(self, comment: Post) -> None:
+        """Keep a comment on ``comment.reply_to`` (every one, duplicates included)."""
+        with self.lock:
+            self.comments.setdefault(comment.reply_to or "", []).append(comment)
+
+    def comments_on(self, parent_id: str) -> list[Post]:
+        with self.lock:
+            return list(self.comments.get(parent_id, ()))
+
+    def list_comments(
+        self, *, parent: str | None = None, platform: str | None = None
+    ) -> list[Post]:
+        with self.lock:
+            items = [c for group in self.comments.values() for c in group]
+        return [
+            c
+            for c in items
+            if (parent is None or c.reply_to == parent)
+            and (platform is None or c.platform == platform)
+        ]
 
     def list_posts(self, *, account: str | None = None, platform: str | None = None) -> list[Post]:
         with self.lock:

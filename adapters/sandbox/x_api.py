@@ -366,6 +366,8 @@ def _timeline_item(post: Post, fields: set[str]) -> dict[str, object]:
         item["author_id"] = post.account
     if "entities" in fields and entities:
         item["entities"] = {"urls": entities}
+    if post.reply_to is not None and "referenced_tweets" in fields:
+        item["referenced_tweets"] = [{"type": "replied_to", "id": post.reply_to}]
     return item
 
 

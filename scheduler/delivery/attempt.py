@@ -6,7 +6,8 @@ Called by the ``deliver`` Celery task with the attempt id (which is also the tas
    ``queued → publishing`` with compare-and-set updates.  Zero rows changed means a duplicate
    or stale message: stop, no I/O.
 2. **Re-render** a post whose article changed after it was rendered, unless an editor edited it.
-3. **Publish** through the channel's adapter (the only platform I/O); the Instagram container id
+3. **Publish** through the channel's adapter (the only platform I/O), a follow-up (first
+   comment, thread reply) under its parent's platform id; the Instagram container id
    is persisted the moment it is known.  An X token refused with 401 is refreshed once (under
    the channel's row lock) and the post sent again; a second 401 is recorded as it is.
 4. **Record**: :func:`.outcome.decide_outcome` decides, the database's store
@@ -42,7 +43,7 @@ from scheduler.db.engine import retry_on_disconnect, run_in_transaction
 from scheduler.delivery.fence import Snapshot, start_attempt
 from scheduler.delivery.outcome import Outcome, decide_outcome
 from scheduler.delivery.stores import DeliveryStore, OutcomeRows, store_for
-from scheduler.editorial.rendering import render_for_channel
+from scheduler.editorial.rendering import render_followup_post, render_for_channel
 from scheduler.intake.articles import article_content
 from scheduler.models import PlatformName, utcnow
 from scheduler.runtime.logs import get_logger, redact
@@ -102,6 +103,8 @@ def deliver_attempt(
         )
     if isinstance(payload, str):
         return record(PermanentError(payload), to_draft=True)
+    if snap.followup and not snap.parent_external_id:  # the claim never lets this through
+        return record(PermanentError("The follow-up's parent post is not live on the platform."))
     if payload.problems:
         refusal = "The post has problems to fix first: " + " ".join(payload.problems)
         return record(PermanentError(refusal), to_draft=True)
@@ -130,13 +133,12 @@ def _refresh_stale(
             conn, article_id=snap.article_id, channel_id=snap.channel_id
         ),
     )
-    payload = render_for_channel(
-        article_content(article),  # type: ignore[arg-type]
-        snap.platform,
-        ChannelSettings.from_stored(raw_settings),
-        settings=settings,
-        client=client,
-    )
+    content = article_content(article)  # type: ignore[arg-type]
+    cs = ChannelSettings.from_stored(raw_settings)
+    if snap.followup:
+        payload = render_followup_post(content, snap.platform, cs)
+    else:
+        payload = render_for_channel(content, snap.platform, cs, settings=settings, client=client)
     if payload.problems:
         return "The corrected article cannot be posted as it is: " + " ".join(payload.problems)
     rendered = dict(
@@ -174,6 +176,14 @@ def _publish(
         )
 
     def publish(credentials: dict[str, str]) -> PublishResult:
+        if snap.followup:
+            assert snap.parent_external_id is not None
+            return adapter.publish_followup(
+                payload,
+                credentials,
+                account_id=snap.account_id,
+                parent_id=snap.parent_external_id,
+            )
         return adapter.publish(
             payload,
             credentials,

@@ -11,7 +11,10 @@ The post table is the outbox and the dispatcher the relay (reference/ENGINEERING
   duplicate message a no-op);
 * no Celery ETA or countdown anywhere: due times live in ``scheduled_at``/``next_attempt_at``;
 * channel policy (spacing, slots, daily cap, breaking lane, staleness) is decided by
-  :mod:`.policy` and read and written by :mod:`.pacing`, in the claim's transaction.
+  :mod:`.policy` and read and written by :mod:`.pacing`, in the claim's transaction;
+* a follow-up (first comment, thread reply) is claimed only once its parent is ``published``
+  with its platform id (:func:`.pacing.parent_live`, in the select and in the UPDATE); it takes
+  no spacing, slot or cap.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from scheduler.delivery.pacing import (
     expire_stale,
     load_policies,
     lock_paced,
+    parent_live,
     save_plans,
 )
 from scheduler.delivery.policy import ChannelPlan, plan_channel
@@ -133,8 +137,11 @@ def claim_due_posts(
                     col(Channel.rate_limited_until).is_(None),
                     col(Channel.rate_limited_until) <= now,
                 ),
-                # Paced channels are claimed above, under their row lock, or not at all.
-                col(Post.channel_id).not_in(paced),
+                # Paced channels are claimed above, under their row lock, or not at all;
+                # their follow-ups (which take no spacing, slot or cap) here, once the parent
+                # is live.
+                sa.or_(col(Post.channel_id).not_in(paced), col(Post.parent_id).is_not(None)),
+                parent_live(),
             )
             .order_by(*claim_order())
             .limit(max(0, batch - len(rows)))
@@ -153,7 +160,7 @@ def _claim(s: Session, which: Any, *, now: datetime, lease_seconds: int) -> list
     return list(
         s.execute(
             sa.update(Post)
-            .where(which, col(Post.status).in_(DISPATCHABLE))
+            .where(which, col(Post.status).in_(DISPATCHABLE), parent_live())
             .values(
                 status=PostStatus.QUEUED,
                 lease_until=now + timedelta(seconds=lease_seconds),

@@ -44,6 +44,9 @@ class Snapshot:
     stale: bool
     revision: int
     last_success_at: datetime | None
+    #: A follow-up (first comment, thread reply) is sent under this live parent post.
+    followup: bool = False
+    parent_external_id: str | None = None
 
 
 def start_attempt(
@@ -99,6 +102,7 @@ def _fence(
             conn, attempt_id=attempt_id, now=now, why="post changed before delivery started"
         )
         return None
+    parent = post.parent_id
     return Snapshot(
         post_id=post_id,
         channel_id=fenced.channel_id,
@@ -113,6 +117,10 @@ def _fence(
         stale=ctx.revision != post.rendered_revision and post.text_override is None,
         revision=ctx.revision,
         last_success_at=ctx.last_success_at,
+        followup=parent is not None,
+        parent_external_id=(
+            store.parent_external_id(conn, parent_id=parent) if parent is not None else None
+        ),
     )
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from adapters.base import ChannelSettings
@@ -58,6 +59,32 @@ def due_clause(now: datetime) -> Any:
         due.c.status == PostStatus.RETRY_WAIT, due.c.next_attempt_at <= now
     )
     return col(Post.id).in_(sa.union_all(scheduled, retry))
+
+
+_PARENT = aliased(Post, name="parent_post")
+
+
+def parent_live() -> Any:
+    """A post with no parent, or a follow-up whose parent is published with its platform id.
+
+    Part of every claim (and re-checked by the claim's UPDATE), so no scheduler replica ever
+    hands out a follow-up before its parent is live.
+    """
+    return sa.or_(
+        col(Post.parent_id).is_(None),
+        sa.select(col(_PARENT.id))
+        .where(
+            col(_PARENT.id) == col(Post.parent_id),
+            col(_PARENT.status) == PostStatus.PUBLISHED,
+            col(_PARENT.external_id).is_not(None),
+        )
+        .exists(),
+    )
+
+
+def not_followup() -> Any:
+    """Posts that are not follow-ups: only these take a channel's spacing, slots and cap."""
+    return col(Post.parent_id).is_(None)
 
 
 def is_breaking() -> Any:
@@ -132,7 +159,8 @@ def expire_stale(
         )
     result = session.execute(
         sa.update(Post)
-        .where(col(Post.status).in_(DISPATCHABLE), sa.or_(*conditions))
+        # A follow-up goes out after its parent whenever that is: it never expires on its own.
+        .where(col(Post.status).in_(DISPATCHABLE), not_followup(), sa.or_(*conditions))
         .values(
             status=PostStatus.EXPIRED,
             last_error=sa.case(*reasons, else_=col(Post.last_error)),
@@ -193,6 +221,7 @@ def _with_deliveries(
         )
         .where(
             col(Post.channel_id).in_(list(locked)),
+            not_followup(),  # a comment under a post is not a post in the feed
             sa.or_(in_flight, col(Post.published_at) >= now - _SPACING_LOOKBACK),
         )
         .group_by(col(Post.channel_id))
@@ -248,6 +277,7 @@ def candidates(
         .join(Article, col(Article.id) == col(Post.article_id))
         .where(
             col(Post.channel_id).in_(locked),
+            not_followup(),  # follow-ups are claimed apart, after their parent
             sa.or_(
                 due_clause(now),
                 sa.and_(
@@ -337,6 +367,7 @@ def record_waits(session: Session, waits: dict[uuid.UUID, Wait], *, now: datetim
         .where(
             post.c.channel_id == sa.bindparam("b_channel"),
             post.c.id != sa.bindparam("b_post"),
+            post.c.parent_id.is_(None),  # follow-ups wait for their parent, and say so
             sa.or_(
                 sa.and_(post.c.status == PostStatus.SCHEDULED, post.c.scheduled_at <= now),
                 sa.and_(post.c.status == PostStatus.RETRY_WAIT, post.c.next_attempt_at <= now),

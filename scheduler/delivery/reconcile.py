@@ -62,6 +62,8 @@ class UnknownPost:
     since: datetime
     #: Attempts of the post that used the retry budget (rate limits do not).
     budget_used: int
+    #: A follow-up is looked for under its parent post (its platform id).
+    parent_external_id: str | None = None
 
 
 def reconcile_post(
@@ -80,13 +82,22 @@ def reconcile_post(
     adapter = build_adapter(post.platform, settings=settings, client=client)
     answer: ReconcileResult | DeliveryError
     try:
-        answer = adapter.reconcile(
-            post.payload,
-            post.credentials,
-            account_id=post.account_id,
-            state=post.state,
-            since=post.since,
-        )
+        if post.parent_external_id is not None:
+            answer = adapter.reconcile_followup(
+                post.payload,
+                post.credentials,
+                account_id=post.account_id,
+                parent_id=post.parent_external_id,
+                since=post.since,
+            )
+        else:
+            answer = adapter.reconcile(
+                post.payload,
+                post.credentials,
+                account_id=post.account_id,
+                state=post.state,
+                since=post.since,
+            )
     except DeliveryError as exc:
         answer = exc
     decision = decide_reconcile(
@@ -131,6 +142,7 @@ def _read_unknown(engine: Engine, post_id: uuid.UUID, *, settings: Settings) -> 
             .order_by(col(DeliveryAttempt.number).desc())
             .limit(1)
         ).scalar_one_or_none()
+        parent = s.get(Post, post.parent_id) if post.parent_id is not None else None
         return UnknownPost(
             post_id=post_id,
             channel_id=channel.id,
@@ -142,6 +154,7 @@ def _read_unknown(engine: Engine, post_id: uuid.UUID, *, settings: Settings) -> 
             last_error=attempt_error or post.last_error or "",
             since=(first or utcnow()) - timedelta(minutes=5),
             budget_used=int(budget_used),
+            parent_external_id=parent.external_id if parent is not None else None,
         )
 
 

@@ -158,7 +158,15 @@ POST_START = (
         post_table.c.weighted_length,
         post_table.c.platform_state,
         post_table.c.rendered_revision,
+        post_table.c.parent_id,
     )
+)
+
+#: A follow-up is sent under its parent's platform id.  (Not a subquery in POST_START's
+#: RETURNING: SQLite renders RETURNING columns unqualified, which would bind them to the alias.)
+PARENT_EXTERNAL_ID = sa.select(post_table.c.external_id).where(
+    post_table.c.id == _bind("b_parent", post_table.c.id),
+    post_table.c.status == PostStatus.PUBLISHED.value,
 )
 
 POST_HOLD = (

@@ -27,6 +27,7 @@ from sqlmodel import Session, col
 
 from adapters import build_adapter
 from adapters.base import text_fingerprint
+from adapters.followups import followup_problems
 from config import Settings
 from scheduler.channels import channel_settings
 from scheduler.editorial.approvals import (
@@ -34,6 +35,7 @@ from scheduler.editorial.approvals import (
     set_approval_required,
     set_source_approval,
 )
+from scheduler.editorial.followups import cancel_followups, restore_followups
 from scheduler.editorial.lifecycle import (
     APPROVABLE,
     CANCELLABLE,
@@ -143,6 +145,8 @@ def get_post(*, session: Session, post_id: uuid.UUID) -> PostDetail:
 
 
 def _validate_text(post: Post, channel: Channel, text: str, settings: Settings) -> list[str]:
+    if post.parent_id is not None:
+        return followup_problems(str(channel.platform), text)
     payload = payload_from_post(post)
     payload.text = text
     # validate() does no I/O; the adapter only wants a client, so give it one that is closed.
@@ -177,7 +181,9 @@ def edit_post_text(
     _refuse_unless(post, EDITABLE, "edited")
     before = {**_snapshot(post), "text": effective_text(post), "problems": list(post.problems)}
     problems = _validate_text(post, channel, text, settings)
-    needs_approval = post_requires_approval(session=session, channel=channel, article=article)
+    needs_approval = post.parent_id is None and post_requires_approval(
+        session=session, channel=channel, article=article
+    )
     values: dict[str, Any] = {
         "text_override": text,
         "edited_by": actor,
@@ -276,6 +282,8 @@ def _schedule(
         next_attempt_at=None,
         lease_until=None,
     )
+    if before["status"] == PostStatus.CANCELLED:
+        restore_followups(session=session, parent=post, channel=channel)
     _audit(session, post, "post.schedule", before, actor=actor, requested_at=at.isoformat())
     return post
 
@@ -289,7 +297,9 @@ def post_now(*, session: Session, post_id: uuid.UUID, actor: str) -> Post:
     post, article, channel = _load(session, post_id)
     _refuse_unless(post, SCHEDULABLE, "sent now")
     _refuse_problems(post, "sent")
-    needs = post_requires_approval(session=session, channel=channel, article=article)
+    needs = post.parent_id is None and post_requires_approval(
+        session=session, channel=channel, article=article
+    )
     if needs and post.approved_at is None:
         raise PostActionRefused("This post needs approval first; approve it, then post it now.")
     if channel.status != ChannelStatus.ACTIVE:
@@ -335,7 +345,9 @@ def cancel_post(*, session: Session, post_id: uuid.UUID, actor: str) -> Post:
                 .execution_options(synchronize_session=False)
             )
         _set(session, post, status=PostStatus.CANCELLED, next_attempt_at=None, lease_until=None)
-    _audit(session, post, "post.cancel", before, actor=actor)
+        followups = cancel_followups(session=session, parent=post)
+    detail = f"{followups} follow-up(s) cancelled with it" if followups else None
+    _audit(session, post, "post.cancel", before, actor=actor, detail=detail)
     return post
 
 
@@ -372,6 +384,8 @@ def retry_post(
         lease_until=None,
         last_error=None,
     )
+    if before["status"] == PostStatus.CANCELLED:
+        restore_followups(session=session, parent=post, channel=channel)
     detail = (
         "checked by a person: not on the platform" if before["status"] == "needs_review" else None
     )

@@ -72,7 +72,12 @@ def post_requires_approval(*, session: Session, channel: Channel, article: Artic
 def _hold_unapproved(session: Session, where: Any) -> int:
     result = session.execute(
         sa.update(Post)
-        .where(where, col(Post.status).in_(sorted(RELEASED)), col(Post.approved_at).is_(None))
+        .where(
+            where,
+            col(Post.status).in_(sorted(RELEASED)),
+            col(Post.approved_at).is_(None),
+            col(Post.parent_id).is_(None),  # a follow-up waits for its parent, not approval
+        )
         .values(
             status=PostStatus.PENDING_APPROVAL, version=col(Post.version) + 1, updated_at=utcnow()
         )

@@ -68,7 +68,10 @@ def _cleared(session: Session, post: Post, article: Article, channel: Channel) -
     """Where a problem-free post goes: approval first if it needs one, then the schedule."""
     if post.rendered_revision == 0:
         return PostStatus.RENDERING  # never rendered (cancelled early): the format task decides
-    needs = post_requires_approval(session=session, channel=channel, article=article)
+    # A follow-up needs no approval of its own: its parent's covers it.
+    needs = post.parent_id is None and post_requires_approval(
+        session=session, channel=channel, article=article
+    )
     if needs and post.approved_at is None:
         return PostStatus.PENDING_APPROVAL
     return released_status(channel)

@@ -39,6 +39,11 @@ class PostSummary(BaseModel):
     channel: str = Field(description="The platform: x, instagram or facebook")
     channel_id: str
     channel_name: str
+    kind: str = Field(
+        description="link: the article's post; comment or reply: a follow-up (Instagram's "
+        "first comment, a Facebook comment, the X reply that makes a thread) under parent_id"
+    )
+    parent_id: str | None = Field(description="The post a follow-up goes out under")
     status: str
     scheduled_at: str | None
     external_id: str | None
@@ -135,6 +140,8 @@ def _summary_fields(post: Post, article: Article, channel: Channel) -> dict[str,
         "channel": str(channel.platform),
         "channel_id": str(channel.id),
         "channel_name": channel.name,
+        "kind": post.kind,
+        "parent_id": str(post.parent_id) if post.parent_id else None,
         "status": str(post.status),
         "scheduled_at": _iso(post.scheduled_at),
         "external_id": post.external_id,

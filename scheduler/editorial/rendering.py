@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from adapters import build_adapter
 from adapters.base import ArticleContent, ChannelSettings, Payload, image_alt_text, wants_image
 from adapters.deadline import deadline
+from adapters.followups import followup_problems, render_followup
 from adapters.images import (
     FetchGate,
     ImagePolicy,
@@ -36,9 +37,18 @@ from config import Settings
 from scheduler.channels import channel_settings
 from scheduler.db.engine import session_scope
 from scheduler.editorial.approvals import source_requires_approval
+from scheduler.editorial.followups import FOLLOWUP_WAIT
 from scheduler.editorial.media_store import media_store
 from scheduler.intake.articles import article_content
-from scheduler.models import Article, Channel, ChannelStatus, Post, PostStatus, utcnow
+from scheduler.models import (
+    Article,
+    Channel,
+    ChannelStatus,
+    Post,
+    PostStatus,
+    WaitCode,
+    utcnow,
+)
 
 
 def image_policy(settings: Settings) -> ImagePolicy:
@@ -98,6 +108,21 @@ def render_for_channel(
     return payload
 
 
+def render_followup_post(
+    content: ArticleContent,
+    platform: str,
+    cs: ChannelSettings,
+    *,
+    text_override: str | None = None,
+) -> Payload:
+    """Render a follow-up from the channel's ``first_comment`` (the editor's text wins)."""
+    payload = render_followup(content, cs, platform)
+    if text_override is not None:
+        payload.text = text_override
+        payload.problems = followup_problems(platform, text_override)
+    return payload
+
+
 def preview_article(
     content: ArticleContent,
     *,
@@ -122,6 +147,8 @@ class _Snapshot:
     text_override: str | None
     approved: bool
     source_requires_approval: bool = False
+    #: A follow-up (first comment, thread reply): rendered from ``first_comment``, no approval.
+    followup: bool = False
 
 
 def _snapshot(engine: Engine, post_id: uuid.UUID, *, hold: timedelta) -> _Snapshot | None:
@@ -144,6 +171,7 @@ def _snapshot(engine: Engine, post_id: uuid.UUID, *, hold: timedelta) -> _Snapsh
             text_override=post.text_override,
             approved=post.approved_at is not None,
             source_requires_approval=source_requires_approval(session=s, source=article.source),
+            followup=post.parent_id is not None,
         )
 
 
@@ -153,7 +181,9 @@ def next_status_after_render(snap: _Snapshot, payload: Payload) -> PostStatus:
         return PostStatus.DRAFT
     # Approval comes before the channel's pause: resuming a channel releases its held posts to
     # the schedule, and an unapproved post must not ride out with them.
-    needs_approval = snap.settings.requires_approval or snap.source_requires_approval
+    needs_approval = not snap.followup and (
+        snap.settings.requires_approval or snap.source_requires_approval
+    )
     skips = snap.content.priority == "breaking" and snap.settings.breaking_skips_approval
     if needs_approval and not snap.approved and not skips:
         return PostStatus.PENDING_APPROVAL
@@ -194,15 +224,20 @@ def format_post(
         return None
     try:
         with deadline(task_deadline):
-            payload = render_for_channel(
-                snap.content,
-                snap.platform,
-                snap.settings,
-                settings=settings,
-                client=client,
-                text_override=snap.text_override,
-                gate=gate,
-            )
+            if snap.followup:
+                payload = render_followup_post(
+                    snap.content, snap.platform, snap.settings, text_override=snap.text_override
+                )
+            else:
+                payload = render_for_channel(
+                    snap.content,
+                    snap.platform,
+                    snap.settings,
+                    settings=settings,
+                    client=client,
+                    text_override=snap.text_override,
+                    gate=gate,
+                )
     except ImageServerBusy:
         _retry_later(engine, post_id, snap.revision, seconds=settings.images.busy_retry_seconds)
         return None
@@ -224,6 +259,8 @@ def format_post(
         "lease_until": None,
         "updated_at": utcnow(),
     }
+    if snap.followup:
+        values.update(wait_code=WaitCode.PARENT.value, wait_reason=FOLLOWUP_WAIT)
     with session_scope(engine) as s:
         result = s.execute(
             sa.update(Post)

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from adapters.base import ArticleContent
 from scheduler.channels import ChannelRow, channel_rows
 from scheduler.editorial.lifecycle import RERENDERABLE
+from scheduler.intake.followups import ensure_followups
 from scheduler.intake.routing import NO_ROUTE_NOTE, cancel_unrouted, routed_channels
 from scheduler.intake.rows import article_row, post_row
 from scheduler.intake.schemas import MAX_REVISION, ArticleIn, InvalidInput
@@ -269,10 +270,8 @@ def _ingest(
 def _insert_post_rows(*, session: Session, article: Article, now: datetime) -> list[PostRef]:
     """A new article's posts, one per channel that takes it, as one plain multi-row INSERT."""
     created_at = utcnow()
-    rows = [
-        post_row(article, channel, now=now, created=created_at)
-        for channel in routed_channels(channel_rows(session=session), article)
-    ]
+    channels = routed_channels(channel_rows(session=session), article)
+    rows = [post_row(article, channel, now=now, created=created_at) for channel in channels]
     if not rows:
         return []
     table = Post.__table__  # type: ignore[attr-defined]
@@ -281,7 +280,9 @@ def _insert_post_rows(*, session: Session, article: Article, now: datetime) -> l
         .on_conflict_do_nothing(index_elements=["article_id", "channel_id", "kind"])
         .returning(table.c.id, table.c.channel_id, table.c.platform, table.c.status)
     )
-    return [PostRef(r.id, r.channel_id, r.platform, r.status) for r in session.execute(stmt, rows)]
+    refs = [PostRef(r.id, r.channel_id, r.platform, r.status) for r in session.execute(stmt, rows)]
+    ensure_followups(session=session, article=article, channels=channels, now=now)
+    return refs
 
 
 def ensure_posts(
@@ -306,16 +307,15 @@ def ensure_posts(
     if not new_article:
         have = set(session.exec(select(Post.channel_id).where(Post.article_id == article.id)).all())
     created_at = utcnow()
+    if channels is None:
+        channels = routed_channels(channel_rows(session=session), article)
     rows = [
         post_row(article, channel, now=now, created=created_at)
-        for channel in (
-            channels
-            if channels is not None
-            else routed_channels(channel_rows(session=session), article)
-        )
+        for channel in channels
         if channel.id not in have
     ]
     if not rows:
+        ensure_followups(session=session, article=article, channels=channels, now=now)
         return []
     insert = _insert_for(session)
     # ORM bulk INSERT: the rows go as parameters of one cached statement, which SQLAlchemy
@@ -326,6 +326,7 @@ def ensure_posts(
         .returning(Post)
     )
     created = list(session.scalars(stmt, rows).all())
+    ensure_followups(session=session, article=article, channels=channels, now=now)
     order = {row["id"]: i for i, row in enumerate(rows)}
     created.sort(key=lambda post: order.get(post.id, 0))
     return created

@@ -54,6 +54,7 @@ def post_row(
         "channel_id": channel.id,
         "platform": str(channel.platform),
         "kind": "link",
+        "parent_id": None,
         "status": PostStatus.RENDERING.value,
         "text": "",
         "text_override": None,

@@ -63,6 +63,13 @@ class DeliveryStore(ABC):
         params = {"b_post": post_id, "b_now": now, "b_lease": lease_until}
         return conn.execute(sql.POST_START, params).first()
 
+    def parent_external_id(self, conn: Connection, *, parent_id: uuid.UUID) -> str | None:
+        """The platform id of a follow-up's parent, if it is published."""
+        found: str | None = conn.execute(
+            sql.PARENT_EXTERNAL_ID, {"b_parent": parent_id}
+        ).scalar_one_or_none()
+        return found
+
     def hold_post(
         self, conn: Connection, *, post_id: uuid.UUID, status: str, now: datetime
     ) -> None:

@@ -115,7 +115,14 @@ def article_page(
     if found is None:
         raise ArticleNotFound(f"There is no article with id {article_id}.")
     article, posts = found
-    views = [_view(p, c, settings) for p, c in posts]
+    # A follow-up (first comment, thread reply) shows small under its parent's card.
+    followups: dict[uuid.UUID, list[PostView]] = {}
+    views = []
+    for p, c in posts:
+        if p.parent_id is not None:
+            followups.setdefault(p.parent_id, []).append(_view(p, c, settings))
+        else:
+            views.append(_view(p, c, settings))
     page_flash, in_card = card_flash(request, {str(v.post.id) for v in views})
     return render(
         request,
@@ -127,6 +134,7 @@ def article_page(
         article=article,
         article_domain=urlsplit(article.url).hostname,
         posts=views,
+        followups=followups,
         editable=EDITABLE,
         cancellable=CANCELLABLE,
         schedulable=SCHEDULABLE,

@@ -2,11 +2,11 @@
 
 The dispatcher's claim, the stale-post expiry, the reaper and the lease claims read only posts
 in a handful of states, a few thousand rows out of a million: partial indexes hold just those.
-Lists page by keyset on (status, scheduled_at, id), articles on (created_at, id) and the audit
-trail on (at, id).  ``ix_post_status_next`` (status, next_attempt_at) served none of them well.
+Lists by status use 0007's (status, scheduled_at); articles page on (created_at, id) and the
+audit trail on (at, id).  ``ix_post_status_next`` (status, next_attempt_at) served none of them.
 
 Revision ID: 0011_scale_indexes
-Revises: 0006_alerts
+Revises: 0010_followups
 Create Date: 2026-12-06 05:00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_scale_indexes"
-down_revision: str | None = "0006_alerts"
+down_revision: str | None = "0010_followups"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -38,7 +38,6 @@ def upgrade() -> None:
     _partial("ix_post_due", "post", ["scheduled_at"], DISPATCHABLE)
     _partial("ix_post_retry_due", "post", ["next_attempt_at"], "status = 'retry_wait'")
     _partial("ix_post_leased", "post", ["lease_until"], LEASED)
-    op.create_index("ix_post_status_scheduled", "post", ["status", "scheduled_at", "id"])
     op.drop_index("ix_post_status_next", table_name="post")
     op.create_index("ix_article_created", "article", ["created_at", "id"])
     op.create_index("ix_audit_event_at", "audit_event", ["at", "id"])
@@ -48,7 +47,6 @@ def downgrade() -> None:
     op.drop_index("ix_audit_event_at", table_name="audit_event")
     op.drop_index("ix_article_created", table_name="article")
     op.create_index("ix_post_status_next", "post", ["status", "next_attempt_at"])
-    op.drop_index("ix_post_status_scheduled", table_name="post")
     op.drop_index("ix_post_leased", table_name="post")
     op.drop_index("ix_post_retry_due", table_name="post")
     op.drop_index("ix_post_due", table_name="post")
