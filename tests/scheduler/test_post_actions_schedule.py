@@ -215,6 +215,6 @@ def test_retry_of_a_post_in_review_records_that_a_person_checked(
 ) -> None:
     x = seed(engine, article_json, status=PostStatus.NEEDS_REVIEW)["x"]
     with session_scope(engine) as s:
-        retry_post(session=s, post_id=x, actor=EDITOR)
+        retry_post(session=s, post_id=x, actor=EDITOR, checked_not_on_platform=True)
     assert load(engine, x).status == PostStatus.SCHEDULED
     assert audit_actions(engine, x)[-1].detail == "checked by a person: not on the platform"
