@@ -1,5 +1,5 @@
-"""The ``newsrelay`` command line, one module per command group."""
+"""The ``newsrelay`` command line, one module per command group.
 
-from scheduler.cli.app import app, main
-
-__all__ = ["app", "main"]
+The Typer app lives in :mod:`scheduler.cli.app` (``python -m scheduler.cli.app``); this package
+does not import it, so that running that module does not find it already imported.
+"""

@@ -12,6 +12,7 @@ from scheduler.cli.common import JsonFlag, emit_json, fail, load_settings
 
 def scheduler_cmd() -> None:
     """Run the scheduler: dispatcher, reaper and reconciler ticks (any number of replicas)."""
+    import os
     import signal
     import threading
 
@@ -20,15 +21,20 @@ def scheduler_cmd() -> None:
     from scheduler.runtime.ticker import start_ticker
     from workers.celery_app import celery_sender, make_celery
 
-    settings = load_settings()
-    configure_logging(level=settings.log_level, json_output=settings.log_json)
-    engine = ensure_ready(settings)
-    ticker = start_ticker(
-        settings=settings, engine=engine, send=celery_sender(make_celery(settings))
-    )
+    # First, so that a SIGTERM during start-up (migrations, broker connection) is an orderly
+    # stop rather than a kill.
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    settings = load_settings()
+    configure_logging(level=settings.log_level, json_output=settings.log_json)
+    engine = ensure_ready(settings)
+    if stop.is_set():
+        return
+    ticker = start_ticker(
+        settings=settings, engine=engine, send=celery_sender(make_celery(settings))
+    )
+    typer.echo(f"newsrelay scheduler running (pid {os.getpid()}); SIGTERM stops it", err=True)
     stop.wait()
     ticker.shutdown(wait=True)
 

@@ -23,6 +23,7 @@ from scheduler.models import DeliveryAttempt, Post, PostStatus, utcnow
 from scheduler.runtime.bootstrap import ensure_ready
 from tests.utils.factories import article_variant
 from tests.utils.stack import ROOT, wait_until
+from tests.utils.processes import wait_for_line
 
 POSTS = 300
 
@@ -68,6 +69,8 @@ def test_two_scheduler_processes_never_dispatch_a_post_twice(
         for _ in range(2)
     ]
     try:
+        for p in procs:  # a SIGTERM before the handler is installed would be a kill, not a stop
+            wait_for_line(p, "scheduler running")
 
         def all_queued() -> bool:
             with Session(engine) as s:
@@ -80,7 +83,7 @@ def test_two_scheduler_processes_never_dispatch_a_post_twice(
         for p in procs:
             p.send_signal(signal.SIGTERM)
         errors = [p.communicate(timeout=30)[1].decode(errors="replace") for p in procs]
-    assert all(p.returncode == 0 for p in procs), errors
+    assert [p.returncode for p in procs] == [0, 0], errors
 
     with Session(engine) as s:
         attempts = s.exec(select(DeliveryAttempt)).all()
