@@ -18,12 +18,6 @@ from adapters.base import (
     PublishResult,
     ReconcileResult,
 )
-from adapters.errors import (
-    PermanentError,
-    RateLimitedError,
-    RetryableError,
-    UnknownOutcomeError,
-)
 from adapters.followups import find_comment, publish_comment
 from adapters.graph import GraphCall, find_in_listing
 from adapters.text import (
@@ -160,37 +154,14 @@ class FacebookAdapter:
             edge, data = "feed", {"message": payload.text}
             if payload.link:
                 data["link"] = payload.link
-        try:
-            body, status = call.request(
-                "POST", f"{account_id}/{edge}", action="publish the post", publishes=True, data=data
-            )
-        except (PermanentError, RetryableError) as exc:
-            ambiguous = exc.http_status is not None and (
-                200 <= exc.http_status < 300
-                or (exc.http_status >= 500 and not isinstance(exc, RateLimitedError))
-            )
-            if ambiguous:
-                # A server error or an unreadable 2xx after /feed was sent may hide a created
-                # post, and Facebook has no idempotency key (§5.3): reconcile, never re-post.
-                raise UnknownOutcomeError(
-                    f"{exc.message} Facebook may have created the post anyway; reconcile "
-                    "before retrying.",
-                    http_status=exc.http_status,
-                    code=exc.code,
-                    subcode=exc.subcode,
-                    rate_limit=exc.rate_limit,
-                ) from exc
-            raise
         # A photo's answer is {"id": photo id, "post_id": Page post id}: the post id is what
         # the Page's feed (and reconciliation) knows.
-        post_id = str(body.get("post_id" if payload.media else "id") or "")
-        if not post_id:
-            raise UnknownOutcomeError(
-                f"Facebook accepted the post (HTTP {status}) without returning its id; "
-                "reconcile before any retry.",
-                http_status=status,
-                rate_limit=dict(call.usage),
-            )
+        post_id, status = call.create(
+            f"{account_id}/{edge}",
+            what="post",
+            data=data,
+            id_key="post_id" if payload.media else "id",
+        )
         return PublishResult(
             external_id=post_id,
             external_url=facebook_post_url(post_id),

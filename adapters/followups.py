@@ -15,7 +15,6 @@ import unicodedata
 from collections.abc import Callable
 
 from adapters.base import ArticleContent, ChannelSettings, Payload, PublishResult, ReconcileResult
-from adapters.errors import PermanentError, RateLimitedError, RetryableError, UnknownOutcomeError
 from adapters.graph import GraphCall, find_in_listing
 from adapters.text import (
     FOLLOWUP_FIELDS,
@@ -127,37 +126,9 @@ def publish_comment(
     A server error or an unreadable 2xx may hide a created comment, and Graph has no
     idempotency key: that is an unknown outcome, reconciled through the comment listing.
     """
-    try:
-        body, status = call.request(
-            "POST",
-            f"{parent_id}/comments",
-            action="publish the comment",
-            publishes=True,
-            data={"message": text},
-        )
-    except (PermanentError, RetryableError) as exc:
-        ambiguous = exc.http_status is not None and (
-            200 <= exc.http_status < 300
-            or (exc.http_status >= 500 and not isinstance(exc, RateLimitedError))
-        )
-        if ambiguous:
-            raise UnknownOutcomeError(
-                f"{exc.message} {call.platform} may have created the comment anyway; "
-                "reconcile before retrying.",
-                http_status=exc.http_status,
-                code=exc.code,
-                subcode=exc.subcode,
-                rate_limit=exc.rate_limit,
-            ) from exc
-        raise
-    comment_id = str(body.get("id") or "")
-    if not comment_id:
-        raise UnknownOutcomeError(
-            f"{call.platform} accepted the comment (HTTP {status}) without returning its id; "
-            "reconcile before any retry.",
-            http_status=status,
-            rate_limit=dict(call.usage),
-        )
+    comment_id, status = call.create(
+        f"{parent_id}/comments", what="comment", data={"message": text}
+    )
     return PublishResult(
         external_id=comment_id,
         external_url=url(comment_id),

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from adapters.errors import PermanentError
+from adapters.errors import PermanentError, RateLimitedError, RetryableError, UnknownOutcomeError
 from adapters.matching import same_post
 from adapters.meta_errors import classify_meta_response
 from adapters.ratelimit import parse_meta_usage
@@ -74,6 +74,44 @@ class GraphCall:
         if rule is not None and rule.new_container and self.on_new_container is not None:
             self.on_new_container()
         raise error
+
+    def create(
+        self, path: str, *, what: str, data: dict[str, Any], id_key: str = "id"
+    ) -> tuple[str, int]:
+        """``POST`` that creates ``what`` (a post, a photo, a comment): its id and the status.
+
+        Graph has no idempotency key. A server error or an unreadable 2xx after the request
+        was sent may hide a created object, and so may a 2xx without the id: each is an
+        unknown outcome, for reconciliation to settle; never a reason to post again.
+        """
+        try:
+            body, status = self.request(
+                "POST", path, action=f"publish the {what}", publishes=True, data=data
+            )
+        except (PermanentError, RetryableError) as exc:
+            ambiguous = exc.http_status is not None and (
+                200 <= exc.http_status < 300
+                or (exc.http_status >= 500 and not isinstance(exc, RateLimitedError))
+            )
+            if not ambiguous:
+                raise
+            raise UnknownOutcomeError(
+                f"{exc.message} {self.platform} may have created the {what} anyway; "
+                "reconcile before retrying.",
+                http_status=exc.http_status,
+                code=exc.code,
+                subcode=exc.subcode,
+                rate_limit=exc.rate_limit,
+            ) from exc
+        created = str(body.get(id_key) or "")
+        if not created:
+            raise UnknownOutcomeError(
+                f"{self.platform} accepted the {what} (HTTP {status}) without returning its id; "
+                "reconcile before any retry.",
+                http_status=status,
+                rate_limit=dict(self.usage),
+            )
+        return created, status
 
 
 @dataclass(frozen=True)
