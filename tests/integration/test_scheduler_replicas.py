@@ -22,8 +22,8 @@ from scheduler.intake.schemas import parse_article
 from scheduler.models import DeliveryAttempt, Post, PostStatus, utcnow
 from scheduler.runtime.bootstrap import ensure_ready
 from tests.utils.factories import article_variant
-from tests.utils.stack import ROOT, wait_until
 from tests.utils.processes import wait_for_line
+from tests.utils.stack import ROOT, wait_until
 
 POSTS = 300
 
