@@ -6,6 +6,7 @@ rules in force, so its pending posts on channels that no longer take it are canc
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -53,12 +54,28 @@ def cancel_unrouted(
     keep: set[object],
     actor: str,
     now: datetime,
-) -> list[object]:
+) -> list[uuid.UUID]:
     """Cancel the article's not-yet-sent posts on channels outside ``keep`` (ids of the channels
-    that take it); returns the cancelled post ids.  Posts in flight or sent are left alone.
+    that take it); returns the cancelled post ids.  Posts in flight or sent are left alone."""
+    return cancel_pending_posts(
+        session=session, article=article, reason=UNROUTED_REASON, actor=actor, now=now, keep=keep
+    )
 
-    Compare-and-set on the status, like an unpublish: a post the dispatcher claims at this moment
-    is no longer cancellable.
+
+def cancel_pending_posts(
+    *,
+    session: Session,
+    article: Article,
+    reason: str,
+    actor: str,
+    now: datetime,
+    keep: set[object] | None = None,
+) -> list[uuid.UUID]:
+    """Cancel the article's posts not yet handed to a worker (``RERENDERABLE``), except those on
+    the channels in ``keep``; audit each with ``reason``; return their ids.
+
+    Compare-and-set on the status: a post the dispatcher claims at this moment is no longer
+    cancellable, and is left alone like posts in flight or sent.
     """
     session.flush()  # the update below reads the rows; earlier ORM changes must be in them
     cancelled = list(
@@ -67,11 +84,11 @@ def cancel_unrouted(
             .where(
                 col(Post.article_id) == article.id,
                 col(Post.channel_id).not_in(list(keep)) if keep else sa.true(),
-                col(Post.status).in_(list(RERENDERABLE)),
+                col(Post.status).in_(sorted(RERENDERABLE)),
             )
             .values(
                 status=PostStatus.CANCELLED,
-                last_error=UNROUTED_REASON,
+                last_error=reason,
                 lease_until=None,
                 next_attempt_at=None,
                 version=Post.version + 1,
@@ -90,6 +107,6 @@ def cancel_unrouted(
             action="post.cancel",
             article_id=article.id,
             post_id=post_id,
-            detail=UNROUTED_REASON,
+            detail=reason,
         )
     return cancelled

@@ -27,9 +27,9 @@ from sqlmodel import Session, col, select
 
 from config import Settings
 from scheduler.db.engine import session_scope
-from scheduler.editorial.lifecycle import RERENDERABLE
 from scheduler.intake.articles import PostRef, content_hash, ingest_article
 from scheduler.intake.jsonbody import load_json
+from scheduler.intake.routing import cancel_pending_posts
 from scheduler.intake.schemas import InvalidInput, StorableInput, field_errors, parse_article
 from scheduler.intake.wordpress import is_wordpress_post, wordpress_article, wordpress_event
 from scheduler.models import (
@@ -345,42 +345,14 @@ def unpublish_article(
     article.state = ArticleState.UNPUBLISHED
     article.updated_at = now
     session.add(article)
-    # Compare-and-set: a post the dispatcher claims at this moment is no longer cancellable.
-    cancelled = list(
-        session.execute(
-            sa.update(Post)
-            .where(
-                col(Post.article_id) == article.id,
-                # Only posts not yet handed to a worker (see lifecycle.RERENDERABLE).
-                col(Post.status).in_(sorted(RERENDERABLE)),
-            )
-            .values(
-                status=PostStatus.CANCELLED,
-                last_error=UNPUBLISH_REASON,
-                lease_until=None,
-                next_attempt_at=None,
-                version=Post.version + 1,
-                updated_at=now,
-            )
-            .returning(col(Post.id))
-            .execution_options(synchronize_session=False)
-        ).scalars()
+    cancelled = cancel_pending_posts(
+        session=session, article=article, reason=UNPUBLISH_REASON, actor=actor, now=now
     )
-    # The ORM may hold these posts from earlier in the transaction; reload them.
-    session.expire_all()
+    session.expire_all()  # the article's other posts are read below, fresh
     left: dict[str, int] = {}
     for status in session.exec(select(Post.status).where(Post.article_id == article.id)).all():
         if status != PostStatus.CANCELLED:
             left[str(status)] = left.get(str(status), 0) + 1
-    for post_id in cancelled:
-        record_audit(
-            session=session,
-            actor=actor,
-            action="post.cancel",
-            article_id=article.id,
-            post_id=post_id,
-            detail=UNPUBLISH_REASON,
-        )
     kept = ", ".join(f"{n} {s}" for s, n in sorted(left.items())) or "none"
     record_audit(
         session=session,
