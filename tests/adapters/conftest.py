@@ -1,7 +1,9 @@
-"""Fixtures for the adapters' rendering and image tests (no network, no database)."""
+"""Fixtures for the adapters' tests: offline adapters for rendering, and the sandbox server
+over real HTTP for publishing and reconciliation."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from adapters.base import ArticleContent
 from adapters.facebook import FacebookAdapter
 from adapters.instagram import InstagramAdapter
+from adapters.sandbox import SandboxClient, SandboxServer
 from adapters.x import XAdapter
 
 SANDBOX = "http://sandbox.invalid"
@@ -53,3 +56,28 @@ def fb() -> FacebookAdapter:
 def with_(article: ArticleContent, **changes: Any) -> ArticleContent:
     """A copy of ``article`` with some fields changed."""
     return replace(article, **changes)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    """The sandbox platform server on a free port, for tests over real HTTP."""
+    server = SandboxServer("127.0.0.1", port=0)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def admin(sandbox: SandboxServer) -> Iterator[SandboxClient]:
+    """The sandbox's admin client: what the platform holds, and faults to inject."""
+    client = SandboxClient(sandbox.url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    """The adapters' HTTP client, with the timeouts of a worker."""
+    client = httpx.Client(timeout=httpx.Timeout(connect=2.0, read=5.0, write=5.0, pool=2.0))
+    yield client
+    client.close()

@@ -65,28 +65,6 @@ def image_url() -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    server = SandboxServer("127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def admin(sandbox: SandboxServer) -> Iterator[SandboxClient]:
-    client = SandboxClient(sandbox.url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    client = httpx.Client(timeout=httpx.Timeout(connect=2.0, read=5.0, write=5.0, pool=2.0))
-    yield client
-    client.close()
-
-
 def creds(account: str) -> dict[str, str]:
     return {"access_token": sandbox_token(account)}
 

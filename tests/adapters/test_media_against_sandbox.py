@@ -57,27 +57,6 @@ def image_url() -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    server = SandboxServer("127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def admin(sandbox: SandboxServer) -> Iterator[SandboxClient]:
-    client = SandboxClient(sandbox.url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=httpx.Timeout(5.0)) as client:
-        yield client
-
-
 def creds(account: str) -> dict[str, str]:
     return {"access_token": sandbox_token(account)}
 
